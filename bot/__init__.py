@@ -1,0 +1,1 @@
+"""The shell of cunzhan: settings, composition, routing, dialogs and channel adapters."""

@@ -1,0 +1,114 @@
+"""The composition root: builds every part from the settings and runs them together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+
+from aiohttp import web
+from content.regions import Gazetteer
+
+from bot.channels.base import Channel
+from bot.channels.webchat import WebChatChannel
+from bot.clock import Clock, SystemClock
+from bot.context import Services
+from bot.dialogs import FormEngine
+from bot.dispatcher import Dispatcher
+from bot.render import Renderer, build_environment
+from bot.router import Catalog, Router
+from bot.settings import Settings
+from bot.tokens import OptionSigner
+from storage import migrate
+from storage.db import Database
+
+log = logging.getLogger("cunzhan.app")
+
+MAX_HTTP_BODY = 1024 * 1024
+
+
+class CunzhanApp:
+    """Everything one cunzhan process runs: database, dispatcher, channels, HTTP server."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        routers: Sequence[Router] | None = None,
+    ) -> None:
+        if routers is None:
+            from handlers import ROUTERS
+
+            routers = ROUTERS
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.db = Database(settings.database.url)
+        self.renderer = Renderer(
+            build_environment(settings.timezone), OptionSigner(settings.secret_key)
+        )
+        catalog = Catalog(routers)
+        self.services = Services(
+            settings=settings,
+            clock=self.clock,
+            catalog=catalog,
+            forms=FormEngine(catalog.forms),
+            regions=Gazetteer.load(),
+        )
+        self.dispatcher = Dispatcher(db=self.db, renderer=self.renderer, services=self.services)
+        self.channels: list[Channel] = [WebChatChannel(self.renderer)]
+        if settings.telegram.enabled:
+            from bot.channels.telegram import TelegramChannel
+
+            self.channels.append(TelegramChannel(settings.telegram))
+        self._runner: web.AppRunner | None = None
+        self.http_port: int | None = None
+
+    def channel(self, name: str) -> Channel:
+        return next(c for c in self.channels if c.name == name)
+
+    async def start(self) -> None:
+        await migrate.upgrade(self.db)
+        http = web.Application(client_max_size=MAX_HTTP_BODY)
+        for channel in self.channels:
+            http.add_routes(channel.routes())
+        self._runner = web.AppRunner(http, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.http.host, self.settings.http.port)
+        await site.start()
+        sockets = site._server.sockets if site._server else ()
+        self.http_port = sockets[0].getsockname()[1] if sockets else self.settings.http.port
+        for channel in self.channels:
+            await channel.start(self.dispatcher.handle)
+        log.info(
+            "cunzhan started",
+            extra={
+                "url": f"http://{self.settings.http.host}:{self.http_port}",
+                "channels": [c.name for c in self.channels],
+                "database": self.db.engine.url.render_as_string(hide_password=True),
+            },
+        )
+
+    async def stop(self) -> None:
+        for channel in reversed(self.channels):
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("channel did not stop cleanly", extra={"channel": channel.name})
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.db.dispose()
+        log.info("cunzhan stopped")
+
+    async def run_until_stopped(self) -> None:
+        """Start, wait for SIGINT/SIGTERM, stop."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()

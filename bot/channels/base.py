@@ -1,0 +1,77 @@
+"""The narrow interface every channel adapter implements, and what a send can come to.
+
+The composition root calls ``routes()`` once to mount the adapter's HTTP endpoints
+on the shared server, then ``start(on_incoming)``; the outbox worker (and the
+adapter itself, for direct replies) calls ``send``; ``stop`` is called on
+shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from aiohttp import web
+
+from bot.messages import Incoming, Rendered
+
+OnIncoming = Callable[[Incoming], Awaitable[list[Rendered]]]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    buttons: bool
+    max_text_chars: int
+    messages_per_second: float
+    per_chat_per_second: float | None = None
+
+
+class DeliveryStatus(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # try again after ``retry_after`` (rate limit, 5xx)
+    BLOCKED = "blocked"  # the person blocked the bot or is gone: stop sending
+    FAILED = "failed"  # will not work however often it is tried (bad request)
+    UNKNOWN = "unknown"  # timed out: may or may not have arrived, never resend blindly
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    status: DeliveryStatus
+    retry_after: float | None = None
+    error: str | None = None
+    external_ids: tuple[str, ...] = ()
+
+
+class Channel(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        """HTTP endpoints this channel serves on the shared server (may be empty)."""
+        ...
+
+    async def start(self, on_incoming: OnIncoming) -> None:
+        """Begin receiving; every message goes to ``on_incoming`` and its replies are sent."""
+        ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, address: str, rendered: Rendered) -> DeliveryResult:
+        """Send one rendered message to ``address`` (the channel's id for the person)."""
+        ...
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut ``text`` into pieces of at most ``limit`` characters, at line breaks when possible."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut <= limit // 2:
+            cut = limit
+        pieces.append(text[:cut].rstrip("\n"))
+        text = text[cut:].lstrip("\n")
+    if text or not pieces:
+        pieces.append(text)
+    return pieces

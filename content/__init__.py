@@ -1,0 +1,1 @@
+"""What cunzhan knows and says: templates, regions and (later) the policy corpus."""

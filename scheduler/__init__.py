@@ -1,0 +1,1 @@
+"""Scheduled work: reminders, follow-ups, digests and the outbox delivery worker (later issues)."""

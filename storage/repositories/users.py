@@ -1,0 +1,67 @@
+"""Users and their channel identities: find or create the person behind a channel id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Identity, Role, User
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_identity(self, channel: str, external_id: str) -> User | None:
+        stmt = (
+            select(User)
+            .join(Identity, Identity.user_id == User.id)
+            .where(Identity.channel == channel, Identity.external_id == external_id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def get(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def find_or_create(
+        self, channel: str, external_id: str, display_name: str, now: datetime
+    ) -> tuple[User, bool]:
+        """The user behind this identity, created as a household on first contact."""
+        user = await self.by_identity(channel, external_id)
+        if user is not None:
+            return user, False
+        try:
+            async with self.session.begin_nested():
+                user = User(
+                    display_name=display_name[:64],
+                    role=Role.HOUSEHOLD.value,
+                    created_at=now,
+                    updated_at=now,
+                    last_seen_at=now,
+                )
+                self.session.add(user)
+                await self.session.flush()
+                self.session.add(
+                    Identity(
+                        user_id=user.id, channel=channel, external_id=external_id, created_at=now
+                    )
+                )
+                await self.session.flush()
+        except IntegrityError:
+            # Another process created this identity between our read and our insert.
+            user = await self.by_identity(channel, external_id)
+            if user is None:
+                raise
+            return user, False
+        return user, True
+
+    async def identities(self, user_id: int) -> list[Identity]:
+        stmt = select(Identity).where(Identity.user_id == user_id).order_by(Identity.id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def by_role(self, role: Role) -> list[User]:
+        stmt = select(User).where(User.role == role.value).order_by(User.id)
+        return list((await self.session.execute(stmt)).scalars())
