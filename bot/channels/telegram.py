@@ -17,7 +17,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ContextTypes, TypeHandler
-from telegram.request import HTTPXRequest
 
 from bot.channels.base import (
     Capabilities,
@@ -26,6 +25,7 @@ from bot.channels.base import (
     OnIncoming,
     split_text,
 )
+from bot.channels.telegram_request import AiohttpRequest
 from bot.messages import ContentKind, Incoming, Location, Rendered, Sender
 from bot.parsing import clean_text, split_command
 from bot.settings import TelegramSettings
@@ -127,8 +127,8 @@ class TelegramChannel:
             .token(settings.token)
             .base_url(base_url)
             .base_file_url(base_file_url)
-            .request(HTTPXRequest(connection_pool_size=pool, pool_timeout=30.0))
-            .get_updates_request(HTTPXRequest(connection_pool_size=1, read_timeout=40.0))
+            .request(AiohttpRequest(connection_pool_size=pool))
+            .get_updates_request(AiohttpRequest(connection_pool_size=1, read_timeout=40.0))
             .concurrent_updates(max(1, settings.concurrent_updates))
         )
         if settings.webhook_url:
