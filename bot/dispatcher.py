@@ -86,12 +86,15 @@ class Dispatcher:
         now = self.services.clock.now()
         async with self.db.transaction() as session:
             repos = Repositories.on(session)
-            user, created = await repos.users.find_or_create(
-                incoming.sender.channel,
-                incoming.sender.external_id,
-                incoming.sender.display_name,
-                now,
-            )
+            sender = incoming.sender
+            found = await repos.users.with_dialog(sender.channel, sender.external_id)
+            if found is not None:
+                (user, dialog), created = found, False
+            else:
+                user, created = await repos.users.find_or_create(
+                    sender.channel, sender.external_id, sender.display_name, now
+                )
+                dialog = None
             if user.last_seen_at is None or now - user.last_seen_at > LAST_SEEN_RESOLUTION:
                 user.last_seen_at = now
             turn.user_id, turn.role = user.id, user.role
@@ -101,7 +104,7 @@ class Dispatcher:
                 services=self.services,
                 now=now,
                 is_new_user=created,
-                dialog=await repos.dialogs.get(user.id),
+                dialog=dialog,
             )
             replies = await self._route(turn, ctx)
             # Rendered before commit: a reply that cannot be said undoes what it reports.

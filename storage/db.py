@@ -31,7 +31,9 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
-            kwargs.update(pool_size=1, max_overflow=0, pool_timeout=120)
+            # transaction() always ends in commit or rollback, so the pool's own
+            # rollback-on-return would only be one more trip to the driver thread.
+            kwargs.update(pool_size=1, max_overflow=0, pool_timeout=120, pool_reset_on_return=None)
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Identity, Role, User
+from storage.models import DialogState, Identity, Role, User
 
 
 class UserRepository:
@@ -22,6 +22,19 @@ class UserRepository:
             .where(Identity.channel == channel, Identity.external_id == external_id)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def with_dialog(
+        self, channel: str, external_id: str
+    ) -> tuple[User, DialogState | None] | None:
+        """The person behind an identity and their open form, in one round trip."""
+        stmt = (
+            select(User, DialogState)
+            .join(Identity, Identity.user_id == User.id)
+            .outerjoin(DialogState, DialogState.user_id == User.id)
+            .where(Identity.channel == channel, Identity.external_id == external_id)
+        )
+        row = (await self.session.execute(stmt)).first()
+        return None if row is None else (row[0], row[1])
 
     async def get(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id)
