@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("CUNZHAN_CHROMIUM") or shutil.which("chromium") or shutil.which(
-    "chromium-browser"
+CHROMIUM = (
+    os.environ.get("CUNZHAN_CHROMIUM")
+    or shutil.which("chromium")
+    or shutil.which("chromium-browser")
 )
 FLAGS = [
     "--no-sandbox",
@@ -34,15 +36,14 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
-async def test_browser_start_menu_and_profile(
-    app, chromium_path: str, tmp_path: Path  # noqa: ANN001
-) -> None:
+async def test_browser_start_menu_and_profile(app, chromium_path: str, tmp_path: Path) -> None:
     from playwright.async_api import async_playwright
 
     url = f"http://127.0.0.1:{app.http_port}/"
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=chromium_path, headless=True,
-                                           args=FLAGS)
+        browser = await pw.chromium.launch(
+            executable_path=chromium_path, headless=True, args=FLAGS
+        )
         try:
             page = await browser.new_page()
             errors: list[str] = []

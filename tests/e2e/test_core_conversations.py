@@ -15,12 +15,12 @@ from tests.conftest import issue_invite
 from tests.factories import ChatDriver, incoming, joined, labels, verify_dialog
 
 
-async def count(core, model) -> int:  # noqa: ANN001
+async def count(core, model) -> int:
     async with core.db.transaction() as session:
         return await session.scalar(select(func.count()).select_from(model))
 
 
-async def user_row(core, external_id: str = "u1") -> User:  # noqa: ANN001
+async def user_row(core, external_id: str = "u1") -> User:
     async with core.db.transaction() as session:
         from storage.repositories import Repositories
 
@@ -29,7 +29,7 @@ async def user_row(core, external_id: str = "u1") -> User:  # noqa: ANN001
         return user
 
 
-async def test_start_shows_household_menu_and_help(core) -> None:  # noqa: ANN001
+async def test_start_shows_household_menu_and_help(core) -> None:
     chat = ChatDriver(core.dispatcher)
     replies = await chat.say("/start")
     assert "欢迎使用" in joined(replies)
@@ -41,14 +41,14 @@ async def test_start_shows_household_menu_and_help(core) -> None:  # noqa: ANN00
     assert await count(core, User) == 1
 
 
-async def test_menu_button_runs_its_command(core) -> None:  # noqa: ANN001
+async def test_menu_button_runs_its_command(core) -> None:
     chat = ChatDriver(core.dispatcher)
     await chat.say("/start")
     replies = await chat.press("我的信息")
     assert "身份：农户" in joined(replies)
 
 
-async def test_admin_bound_from_cli_code_sees_admin_menu_and_can_invite(core) -> None:  # noqa: ANN001
+async def test_admin_bound_from_cli_code_sees_admin_menu_and_can_invite(core) -> None:
     admin = ChatDriver(core.dispatcher, user="admin")
     code = await issue_invite(core.db, "admin")
     await verify_dialog(admin, [("/start", "农户"), (f"/bind {code}", "管理员")])
@@ -58,8 +58,9 @@ async def test_admin_bound_from_cli_code_sees_admin_menu_and_can_invite(core) ->
     assert "滑县 王庄村" in text and "/bind " in text
     staff_code = text.split("/bind ")[1].strip()
     staff = ChatDriver(core.dispatcher, user="staff")
-    await verify_dialog(staff, [(f"/bind {staff_code}", ["服务站人员", "滑县", "王庄村"]),
-                                ("/me", "滑县 王庄村")])
+    await verify_dialog(
+        staff, [(f"/bind {staff_code}", ["服务站人员", "滑县", "王庄村"]), ("/me", "滑县 王庄村")]
+    )
     # The same code a second time is refused.
     other = ChatDriver(core.dispatcher, user="other")
     await verify_dialog(other, [(f"/bind {staff_code}", "已经被使用过")])
@@ -68,14 +69,14 @@ async def test_admin_bound_from_cli_code_sees_admin_menu_and_can_invite(core) ->
     assert actions == ["role.bind", "invite.issue", "role.bind", "invite.refused"]
 
 
-async def test_non_admin_cannot_reach_admin_actions(core) -> None:  # noqa: ANN001
+async def test_non_admin_cannot_reach_admin_actions(core) -> None:
     chat = ChatDriver(core.dispatcher)
     replies = await chat.say("/invite staff")
     assert "没有使用这项功能的权限" in joined(replies)
     assert await count(core, AuditEntry) == 0
 
 
-async def test_expired_code_and_throttle(core, clock) -> None:  # noqa: ANN001
+async def test_expired_code_and_throttle(core, clock) -> None:
     code = await issue_invite(core.db, "staff", days=1)
     chat = ChatDriver(core.dispatcher)
     clock.advance(timedelta(days=400))  # the invite was issued at the real time
@@ -90,7 +91,7 @@ async def test_expired_code_and_throttle(core, clock) -> None:  # noqa: ANN001
     assert "服务站人员" in joined(await chat.say(f"/bind {code.lower().replace('-', ' ')}"))
 
 
-async def test_profile_form_with_back_cancel_and_reasons(core) -> None:  # noqa: ANN001
+async def test_profile_form_with_back_cancel_and_reasons(core) -> None:
     chat = ChatDriver(core.dispatcher)
     await verify_dialog(
         chat,
@@ -112,7 +113,7 @@ async def test_profile_form_with_back_cancel_and_reasons(core) -> None:  # noqa:
     assert (await user_row(core)).display_name == "王二嫂"
 
 
-async def test_profile_keep_buttons_and_commands_inside_a_form(core) -> None:  # noqa: ANN001
+async def test_profile_keep_buttons_and_commands_inside_a_form(core) -> None:
     chat = ChatDriver(core.dispatcher)
     await verify_dialog(chat, [("/profile", ""), ("老张", ""), ("滑县", ""), ("王庄村", "已保存")])
     await chat.say("/profile")
@@ -123,7 +124,7 @@ async def test_profile_keep_buttons_and_commands_inside_a_form(core) -> None:  #
     await verify_dialog(chat, [("[保持不变]", "哪个村"), ("[保持不变]", ["已保存", "王庄村"])])
 
 
-async def test_stale_and_forged_buttons_change_nothing(core) -> None:  # noqa: ANN001
+async def test_stale_and_forged_buttons_change_nothing(core) -> None:
     alice = ChatDriver(core.dispatcher, user="alice")
     bob = ChatDriver(core.dispatcher, user="bob")
     await alice.say("/profile")
@@ -136,8 +137,9 @@ async def test_stale_and_forged_buttons_change_nothing(core) -> None:  # noqa: A
     assert "不属于您" in joined(await alice.send(incoming(option=tampered, user="alice")))
     assert await count(core, DialogState) == 1
     await alice.say("阿丽")  # moves on; the old step's button is now stale
-    assert "已经结束或已经填过" in joined(await alice.send(incoming(option=alice_cancel,
-                                                                      user="alice")))
+    assert "已经结束或已经填过" in joined(
+        await alice.send(incoming(option=alice_cancel, user="alice"))
+    )
     assert await count(core, DialogState) == 1
 
 
@@ -154,21 +156,21 @@ async def test_stale_and_forged_buttons_change_nothing(core) -> None:  # noqa: A
         (incoming("'; DROP TABLE users; --"), "政策问答"),
     ],
 )
-async def test_bad_input_gets_clear_reply_and_changes_nothing(core, message, expected) -> None:  # noqa: ANN001
+async def test_bad_input_gets_clear_reply_and_changes_nothing(core, message, expected) -> None:
     replies = await ChatDriver(core.dispatcher).send(message)
     assert replies and expected in joined(replies)
     assert await count(core, AuditEntry) == 0
     assert await count(core, DialogState) == 0
 
 
-async def test_non_text_inside_form_re_asks(core) -> None:  # noqa: ANN001
+async def test_non_text_inside_form_re_asks(core) -> None:
     chat = ChatDriver(core.dispatcher)
     await chat.say("/profile")
     replies = await chat.send(incoming(kind=ContentKind.PHOTO))
     assert "需要用文字回答" in joined(replies) and "怎么称呼" in joined(replies)
 
 
-async def test_flood_limit_warns_once_then_is_silent(database_url, settings_for) -> None:  # noqa: ANN001
+async def test_flood_limit_warns_once_then_is_silent(database_url, settings_for) -> None:
     from bot.app import CunzhanApp
 
     app = CunzhanApp(settings_for(database_url, CUNZHAN_FLOOD_MESSAGES="3"))
@@ -184,8 +186,8 @@ async def test_flood_limit_warns_once_then_is_silent(database_url, settings_for)
         await app.db.dispose()
 
 
-async def test_handler_error_becomes_polite_reply_with_id(core, caplog) -> None:  # noqa: ANN001
-    async def boom(msg, ctx):  # noqa: ANN001, ANN202
+async def test_handler_error_becomes_polite_reply_with_id(core, caplog) -> None:
+    async def boom(msg, ctx):
         raise RuntimeError("boom 13812345678")
 
     core.services.catalog.commands["boom"] = Route("test.boom", boom)

@@ -14,13 +14,13 @@ from tests.process import BotProcess
 
 
 @pytest.fixture
-async def web(app):  # noqa: ANN001, ANN201
+async def web(app):
     client = WebChatClient(f"http://127.0.0.1:{app.http_port}")
     yield client
     await client.close()
 
 
-async def test_page_and_start_menu(web) -> None:  # noqa: ANN001
+async def test_page_and_start_menu(web) -> None:
     html = await web.open()
     assert "村站" in html and "/static/chat.js" in html
     replies = await web.say("/start")
@@ -29,17 +29,22 @@ async def test_page_and_start_menu(web) -> None:  # noqa: ANN001
     assert "农户" in joined(await web.say("开始"))
 
 
-async def test_buttons_and_form_over_http(web) -> None:  # noqa: ANN001
+async def test_buttons_and_form_over_http(web) -> None:
     await web.open()
     await web.say("/start")
     await verify_dialog(
         web,
-        [("[修改资料]", "怎么称呼"), ("小王", "哪个县"), ("浚", "哪个村"),
-         ("[跳过]", ["已保存", "浚县"]), ("/me", "浚县")],
+        [
+            ("[修改资料]", "怎么称呼"),
+            ("小王", "哪个县"),
+            ("浚", "哪个村"),
+            ("[跳过]", ["已保存", "浚县"]),
+            ("/me", "浚县"),
+        ],
     )
 
 
-async def test_two_browsers_are_two_people(app) -> None:  # noqa: ANN001
+async def test_two_browsers_are_two_people(app) -> None:
     base = f"http://127.0.0.1:{app.http_port}"
     first, second = WebChatClient(base), WebChatClient(base)
     try:
@@ -56,7 +61,7 @@ async def test_two_browsers_are_two_people(app) -> None:  # noqa: ANN001
     ("body", "status"),
     [(b"not json", 400), (b"[1, 2]", 400), (b'{"text": 5}', 400), (b'{"option": 7}', 400)],
 )
-async def test_malformed_requests_are_refused(app, body: bytes, status: int) -> None:  # noqa: ANN001
+async def test_malformed_requests_are_refused(app, body: bytes, status: int) -> None:
     url = f"http://127.0.0.1:{app.http_port}/api/message"
     async with aiohttp.ClientSession() as session:
         headers = {"Content-Type": "application/json"}
@@ -69,12 +74,12 @@ async def test_malformed_requests_are_refused(app, body: bytes, status: int) -> 
             assert response.status == 413
 
 
-async def test_events_long_poll_delivers_pushed_messages(app, web) -> None:  # noqa: ANN001
+async def test_events_long_poll_delivers_pushed_messages(app, web) -> None:
     from bot.messages import Rendered
 
     await web.say("/start")
     channel = app.channel("webchat")
-    address = next(iter(channel._mailboxes))  # noqa: SLF001  (the only session)
+    address = next(iter(channel._mailboxes))
     await channel.send(address, Rendered(text="通知：明天上午培训"))
     async with web.session.get(web.base_url + "/api/events?after=0") as response:
         data = await response.json()
@@ -95,8 +100,15 @@ async def test_form_survives_sigkill_and_restart(tmp_path: Path, database_url: s
         bot = BotProcess(env, tmp_path)
         await bot.start()
         client.base_url = bot.base_url  # same browser cookie, new process and port
-        await verify_dialog(client, [("滑县", "哪个村"), ("返回", "哪个县"), ("滑县", "哪个村"),
-                                     ("后王庄村", ["已保存", "赵六", "滑县 后王庄村"])])
+        await verify_dialog(
+            client,
+            [
+                ("滑县", "哪个村"),
+                ("返回", "哪个县"),
+                ("滑县", "哪个村"),
+                ("后王庄村", ["已保存", "赵六", "滑县 后王庄村"]),
+            ],
+        )
         assert await bot.stop() == 0
     finally:
         if client:

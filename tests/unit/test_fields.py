@@ -55,8 +55,12 @@ def test_id_card_full_width_and_lower_x() -> None:
 
 def test_display_name_rules() -> None:
     assert parse_display_name("  张  三 ") == "张 三"
-    for bad, template in [("", "fields/name_empty"), ("x" * 33, "fields/name_too_long"),
-                          ("/start", "fields/name_invalid"), ("a\u202eb", "fields/name_invalid")]:
+    for bad, template in [
+        ("", "fields/name_empty"),
+        ("x" * 33, "fields/name_too_long"),
+        ("/start", "fields/name_invalid"),
+        ("a\u202eb", "fields/name_invalid"),
+    ]:
         with pytest.raises(Invalid) as refusal:
             parse_display_name(bad)
         assert refusal.value.template == template

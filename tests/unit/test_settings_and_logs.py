@@ -23,7 +23,7 @@ def test_defaults_use_sqlite_in_workdir_and_local_http(tmp_path: Path) -> None:
     assert (tmp_path / ".cunzhan_secret").stat().st_mode & 0o077 == 0
 
 
-def test_env_file_is_read_and_environment_wins(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_env_file_is_read_and_environment_wins(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / ".env").write_text("CUNZHAN_HTTP_PORT=9001\nCUNZHAN_TIMEZONE=UTC\n")
     monkeypatch.setenv("CUNZHAN_TIMEZONE", "Asia/Urumqi")
     settings = load_settings(workdir=tmp_path)
@@ -50,8 +50,9 @@ def test_bad_settings_are_named(tmp_path: Path, env: dict[str, str]) -> None:
 
 
 def _record(msg: str, *args: object, **extra: object) -> logging.LogRecord:
-    record = logging.makeLogRecord({"name": "t", "levelno": 20, "levelname": "INFO",
-                                    "msg": msg, "args": args})
+    record = logging.makeLogRecord(
+        {"name": "t", "levelno": 20, "levelname": "INFO", "msg": msg, "args": args}
+    )
     for key, value in extra.items():
         setattr(record, key, value)
     return record
