@@ -226,8 +226,12 @@ def main() -> None:
         if profile:
             import cProfile
 
-            cProfile.runctx("asyncio.run(worker(args.api, args.pool, args.concurrency))",
-                            globals(), locals(), profile + "." + args.worker)
+            cProfile.runctx(
+                "asyncio.run(worker(args.api, args.pool, args.concurrency))",
+                globals(),
+                locals(),
+                profile + "." + args.worker,
+            )
         else:
             asyncio.run(worker(args.api, args.pool, args.concurrency))
     else:
