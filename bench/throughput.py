@@ -108,14 +108,22 @@ async def _serve_until_stopped() -> None:
 
 # -- the driver -------------------------------------------------------------------------
 async def _spawn(*args: str, log: Path | None = None) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        *args,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=open(log, "wb") if log else asyncio.subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    """Start ``python *args``; its stderr goes to ``log`` (the child keeps its own handle)."""
+
+    async def start(stderr: Any) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            *args,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=stderr,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+
+    if log is None:
+        return await start(asyncio.subprocess.DEVNULL)
+    with open(log, "wb") as stderr:
+        return await start(stderr)
 
 
 async def _ready_line(proc: asyncio.subprocess.Process, timeout: float = 60.0) -> str:

@@ -91,7 +91,7 @@ class Dispatcher:
             if found is not None:
                 (user, dialog), created = found, False
             else:
-                user, created = await repos.users.find_or_create(
+                user, created = await repos.users.create(
                     sender.channel, sender.external_id, sender.display_name, now
                 )
                 dialog = None

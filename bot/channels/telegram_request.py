@@ -21,15 +21,13 @@ class AiohttpRequest(BaseRequest):
         *,
         connection_pool_size: int = 32,
         read_timeout: float | None = 5.0,
-        write_timeout: float | None = 5.0,
         connect_timeout: float | None = 5.0,
-        media_write_timeout: float | None = 20.0,
+        pool_timeout: float | None = 30.0,
     ) -> None:
         self._pool_size = connection_pool_size
         self._read_timeout = read_timeout
-        self._write_timeout = write_timeout
         self._connect_timeout = connect_timeout
-        self._media_write_timeout = media_write_timeout
+        self._pool_timeout = pool_timeout
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -67,7 +65,6 @@ class AiohttpRequest(BaseRequest):
         files = request_data.multipart_data if request_data else None
         params = request_data.json_parameters if request_data else None
         data: aiohttp.FormData | dict[str, str] | None = params
-        write_default = self._media_write_timeout if files else self._write_timeout
         if files:
             form = aiohttp.FormData()
             for name, value in (params or {}).items():
@@ -78,9 +75,10 @@ class AiohttpRequest(BaseRequest):
         timeout = aiohttp.ClientTimeout(
             sock_connect=self._pick(connect_timeout, self._connect_timeout),
             sock_read=self._pick(read_timeout, self._read_timeout),
-            connect=self._pick(pool_timeout, 30.0),
+            connect=self._pick(pool_timeout, self._pool_timeout),
         )
-        _ = self._pick(write_timeout, write_default)  # aiohttp has no separate write timeout
+        # aiohttp has no write timeout of its own: ``write_timeout`` is accepted and unused;
+        # a stalled upload ends with the read timeout that follows it.
         try:
             async with self._session.request(method, url, data=data, timeout=timeout) as res:
                 return res.status, await res.read()

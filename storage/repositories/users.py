@@ -46,6 +46,16 @@ class UserRepository:
         user = await self.by_identity(channel, external_id)
         if user is not None:
             return user, False
+        return await self.create(channel, external_id, display_name, now)
+
+    async def create(
+        self, channel: str, external_id: str, display_name: str, now: datetime
+    ) -> tuple[User, bool]:
+        """Create a household for an identity just looked up and not found.
+
+        Returns (user, True), or (the other user, False) when another process created
+        the same identity between that look-up and this insert.
+        """
         try:
             async with self.session.begin_nested():
                 user = User(
@@ -59,16 +69,18 @@ class UserRepository:
                 await self.session.flush()
                 self.session.add(
                     Identity(
-                        user_id=user.id, channel=channel, external_id=external_id, created_at=now
+                        user_id=user.id,
+                        channel=channel,
+                        external_id=external_id,
+                        created_at=now,
                     )
                 )
                 await self.session.flush()
         except IntegrityError:
-            # Another process created this identity between our read and our insert.
-            user = await self.by_identity(channel, external_id)
-            if user is None:
+            existing = await self.by_identity(channel, external_id)
+            if existing is None:
                 raise
-            return user, False
+            return existing, False
         return user, True
 
     async def identities(self, user_id: int) -> list[Identity]:

@@ -1020,25 +1020,27 @@ class FakeTelegramServer:
             return value, len(self.files.get(value, b""))
         raise _bad(f"there is no {kind} in the request")
 
-    async def _send_photo(self, params: dict[str, Any]) -> Any:
+    def _media_message(
+        self, params: dict[str, Any], kind: str
+    ) -> tuple[int, dict[str, Any], str, int]:
+        """The checks and bot message shared by sendPhoto and sendDocument."""
         chat_id = self._chat_id(params)
-        file_id, size = self._media_file_id(params.get("photo"), "photo")
+        file_id, size = self._media_file_id(params.get(kind), kind)
         caption = self._text(params, "caption", 1024, required=False)
         markup = _check_markup(params.get("reply_markup"))
         self._check_blocked(chat_id)
         message = self._bot_message(chat_id, caption, markup, caption=True)
+        return chat_id, message, file_id, size
+
+    async def _send_photo(self, params: dict[str, Any]) -> Any:
+        chat_id, message, file_id, size = self._media_message(params, "photo")
         photo = {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 90, "height": 90}
         message["photo"] = [{**photo, "file_size": size}]
         self._record_sent("sendPhoto", chat_id, message, params)
         return message
 
     async def _send_document(self, params: dict[str, Any]) -> Any:
-        chat_id = self._chat_id(params)
-        file_id, size = self._media_file_id(params.get("document"), "document")
-        caption = self._text(params, "caption", 1024, required=False)
-        markup = _check_markup(params.get("reply_markup"))
-        self._check_blocked(chat_id)
-        message = self._bot_message(chat_id, caption, markup, caption=True)
+        chat_id, message, file_id, size = self._media_message(params, "document")
         upload = params.get("document")
         document: dict[str, Any] = {
             "file_id": file_id,
