@@ -8,7 +8,6 @@ import signal
 from collections.abc import Sequence
 
 from aiohttp import web
-from content.regions import Gazetteer
 
 from bot.channels.base import Channel
 from bot.channels.webchat import WebChatChannel
@@ -16,11 +15,15 @@ from bot.clock import Clock, SystemClock
 from bot.context import Services
 from bot.dialogs import FormEngine
 from bot.dispatcher import Dispatcher
+from bot.notify import Notifier
 from bot.render import Renderer, build_environment
 from bot.router import Catalog, Router
 from bot.settings import Settings
 from bot.tokens import OptionSigner
+from content.regions import Gazetteer
+from scheduler.delivery import DeliveryWorker
 from storage import migrate
+from storage.crypto import PiiCipher
 from storage.db import Database
 
 log = logging.getLogger("cunzhan.app")
@@ -49,12 +52,16 @@ class CunzhanApp:
             build_environment(settings.timezone), OptionSigner(settings.secret_key)
         )
         catalog = Catalog(routers)
+        self.notifier = Notifier(self.renderer)
+        self.pii = PiiCipher(settings.secret_key)
         self.services = Services(
             settings=settings,
             clock=self.clock,
             catalog=catalog,
             forms=FormEngine(catalog.forms),
             regions=Gazetteer.load(),
+            notifier=self.notifier,
+            pii=self.pii,
         )
         self.dispatcher = Dispatcher(db=self.db, renderer=self.renderer, services=self.services)
         self.channels: list[Channel] = [WebChatChannel(self.renderer)]
@@ -62,6 +69,8 @@ class CunzhanApp:
             from bot.channels.telegram import TelegramChannel
 
             self.channels.append(TelegramChannel(settings.telegram))
+        self.delivery = DeliveryWorker(self.db, {c.name: c for c in self.channels}, self.clock)
+        self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self.http_port: int | None = None
 
@@ -81,6 +90,7 @@ class CunzhanApp:
         self.http_port = sockets[0].getsockname()[1] if sockets else self.settings.http.port
         for channel in self.channels:
             await channel.start(self.dispatcher.handle)
+        self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
         log.info(
             "cunzhan started",
             extra={
@@ -91,6 +101,14 @@ class CunzhanApp:
         )
 
     async def stop(self) -> None:
+        self.delivery.stop()
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except TimeoutError:
+                task.cancel()
+            except Exception:
+                log.exception("background task failed", extra={"task": task.get_name()})
         for channel in reversed(self.channels):
             try:
                 await channel.stop()

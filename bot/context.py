@@ -9,16 +9,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.settings import Settings
-from storage.models import DialogState, Role, User
+from storage.crypto import PiiCipher
+from storage.models import DialogState, Priority, Role, User
 from storage.repositories import Repositories
 
 if TYPE_CHECKING:
-    from content.regions import Gazetteer
-
     from bot.clock import Clock
     from bot.dialogs import FormEngine
     from bot.messages import Reply
+    from bot.notify import Notifier
     from bot.router import Catalog
+    from content.regions import Gazetteer
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class Services:
     catalog: Catalog
     forms: FormEngine
     regions: Gazetteer
+    notifier: Notifier
+    pii: PiiCipher
 
 
 @dataclass
@@ -53,6 +56,28 @@ class Context:
     async def start_form(self, name: str, answers: dict[str, Any] | None = None) -> list[Reply]:
         """Begin form ``name`` for this person and return its first prompt."""
         return await self.services.forms.start(self, name, answers or {})
+
+    async def notify(
+        self,
+        user_id: int,
+        reply: Reply,
+        *,
+        kind: str,
+        priority: int = Priority.NOTICE,
+        dedupe_key: str | None = None,
+        not_before: datetime | None = None,
+    ) -> int | None:
+        """Send ``reply`` to another person through the outbox, in this message's transaction."""
+        return await self.services.notifier.send(
+            self.repos,
+            user_id,
+            reply,
+            now=self.now,
+            kind=kind,
+            priority=priority,
+            dedupe_key=dedupe_key,
+            not_before=not_before,
+        )
 
     def has_role(self, roles: Sequence[Role]) -> bool:
         return self.role in roles

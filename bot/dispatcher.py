@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 
 from bot.context import Context, Services
@@ -24,6 +25,7 @@ from bot.middleware import (
 from bot.render import Renderer
 from bot.router import Resolved, as_command, is_cancel
 from storage.db import Database
+from storage.models import Identity
 from storage.repositories import Repositories
 
 log = logging.getLogger("cunzhan.turn")
@@ -85,11 +87,12 @@ class Dispatcher:
         incoming = turn.incoming
         now = self.services.clock.now()
         async with self.db.transaction() as session:
-            repos = Repositories.on(session)
+            repos = Repositories.on(session, self.services.pii)
             sender = incoming.sender
             found = await repos.users.with_dialog(sender.channel, sender.external_id)
             if found is not None:
-                (user, dialog), created = found, False
+                (user, dialog, identity), created = found, False
+                _seen(identity, now)
             else:
                 user, created = await repos.users.create(
                     sender.channel, sender.external_id, sender.display_name, now
@@ -164,6 +167,14 @@ class Dispatcher:
             if reminder is not None:
                 replies = [*replies, reminder]
         return replies
+
+
+def _seen(identity: Identity, now: datetime) -> None:
+    """Pushes go to the channel a person last wrote on; writing again makes them reachable."""
+    if identity.unreachable_at is not None:
+        identity.unreachable_at = None
+    if identity.last_seen_at is None or now - identity.last_seen_at > LAST_SEEN_RESOLUTION:
+        identity.last_seen_at = now
 
 
 def _dialog_key(ctx: Context) -> tuple[str, object] | None:

@@ -11,9 +11,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from content.regions import Gazetteer
-
 from bot.dialogs import Invalid
+from content.regions import Gazetteer
 
 FULLWIDTH_DIGITS = {ord("０") + i: ord("0") + i for i in range(10)}
 NAME_MAX = 32

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -166,3 +167,37 @@ async def issue_invite(
             village=village,
         )
     return code
+
+
+# -- Telegram through the fake Bot API server ---------------------------------------------
+TOKEN = "123456:TEST-TOKEN"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+async def fake():
+    """A fake Telegram Bot API server on 127.0.0.1; the test fails if the bot broke a rule."""
+    from tests.fakes.telegram_api_server import FakeTelegramServer
+
+    async with FakeTelegramServer(TOKEN) as server:
+        yield server
+        assert server.errors == []
+
+
+@pytest.fixture
+async def telegram_app(fake, database_url, settings_for):
+    """A running app with the Telegram channel polling the fake server."""
+    from bot.app import CunzhanApp
+
+    settings = settings_for(
+        database_url, CUNZHAN_TELEGRAM_TOKEN=TOKEN, CUNZHAN_TELEGRAM_API_URL=fake.base_url
+    )
+    application = CunzhanApp(settings)
+    await application.start()
+    yield application
+    await application.stop()

@@ -4,6 +4,22 @@ from storage.models.audit import AuditEntry
 from storage.models.dialog_state import DialogState
 from storage.models.identity import Identity
 from storage.models.invite import Invite
+from storage.models.job_run import JobRun
+from storage.models.outbox import Blob, OutboxMessage, OutboxStatus, Priority
+from storage.models.person import Person
 from storage.models.user import Role, User
 
-__all__ = ["AuditEntry", "DialogState", "Identity", "Invite", "Role", "User"]
+__all__ = [
+    "AuditEntry",
+    "Blob",
+    "DialogState",
+    "Identity",
+    "Invite",
+    "JobRun",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Person",
+    "Priority",
+    "Role",
+    "User",
+]

@@ -19,3 +19,5 @@ class Identity(Base):
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime | None]  # the channel a person last wrote on is where pushes go
+    unreachable_at: Mapped[datetime | None]  # blocked the bot / unsubscribed; cleared on contact

@@ -6,9 +6,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.crypto import PiiCipher
 from storage.repositories.audit import AuditRepository
 from storage.repositories.dialogs import DialogRepository
 from storage.repositories.invites import InviteRepository, Redeemed, RedeemOutcome
+from storage.repositories.jobs import JobRunRepository
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.people import PeopleRepository
 from storage.repositories.users import UserRepository
 
 
@@ -21,15 +25,22 @@ class Repositories:
     invites: InviteRepository
     audit: AuditRepository
     dialogs: DialogRepository
+    outbox: OutboxRepository
+    people: PeopleRepository
+    jobs: JobRunRepository
 
     @classmethod
-    def on(cls, session: AsyncSession) -> Repositories:
+    def on(cls, session: AsyncSession, pii: PiiCipher | None = None) -> Repositories:
+        """``pii`` is needed only by code that stores or reads ID numbers."""
         return cls(
             session=session,
             users=UserRepository(session),
             invites=InviteRepository(session),
             audit=AuditRepository(session),
             dialogs=DialogRepository(session),
+            outbox=OutboxRepository(session),
+            people=PeopleRepository(session, pii),
+            jobs=JobRunRepository(session),
         )
 
 
@@ -37,6 +48,9 @@ __all__ = [
     "AuditRepository",
     "DialogRepository",
     "InviteRepository",
+    "JobRunRepository",
+    "OutboxRepository",
+    "PeopleRepository",
     "RedeemOutcome",
     "Redeemed",
     "Repositories",

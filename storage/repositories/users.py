@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,16 +25,16 @@ class UserRepository:
 
     async def with_dialog(
         self, channel: str, external_id: str
-    ) -> tuple[User, DialogState | None] | None:
-        """The person behind an identity and their open form, in one round trip."""
+    ) -> tuple[User, DialogState | None, Identity] | None:
+        """The person behind an identity, their open form and the identity, in one round trip."""
         stmt = (
-            select(User, DialogState)
+            select(User, DialogState, Identity)
             .join(Identity, Identity.user_id == User.id)
             .outerjoin(DialogState, DialogState.user_id == User.id)
             .where(Identity.channel == channel, Identity.external_id == external_id)
         )
         row = (await self.session.execute(stmt)).first()
-        return None if row is None else (row[0], row[1])
+        return None if row is None else (row[0], row[1], row[2])
 
     async def get(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id)
@@ -73,6 +73,7 @@ class UserRepository:
                         channel=channel,
                         external_id=external_id,
                         created_at=now,
+                        last_seen_at=now,
                     )
                 )
                 await self.session.flush()
@@ -82,6 +83,24 @@ class UserRepository:
                 raise
             return existing, False
         return user, True
+
+    async def reachable_identity(self, user_id: int) -> Identity | None:
+        """Where to send a person a message: the reachable channel they last wrote on."""
+        stmt = (
+            select(Identity)
+            .where(Identity.user_id == user_id, Identity.unreachable_at.is_(None))
+            .order_by(Identity.last_seen_at.desc().nulls_last(), Identity.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def mark_unreachable(self, channel: str, external_id: str, now: datetime) -> None:
+        """The person blocked the bot or left the channel; cleared when they write again."""
+        await self.session.execute(
+            update(Identity)
+            .where(Identity.channel == channel, Identity.external_id == external_id)
+            .values(unreachable_at=now)
+        )
 
     async def identities(self, user_id: int) -> list[Identity]:
         stmt = select(Identity).where(Identity.user_id == user_id).order_by(Identity.id)

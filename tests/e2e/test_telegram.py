@@ -3,41 +3,10 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator
-
 import aiohttp
-import pytest
 
 from bot.app import CunzhanApp
-from tests.conftest import issue_invite
-from tests.fakes.telegram_api_server import FakeTelegramServer
-
-TOKEN = "123456:TEST-TOKEN"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer(TOKEN) as server:
-        yield server
-        assert server.errors == []
-
-
-@pytest.fixture
-async def telegram_app(fake, database_url, settings_for) -> AsyncIterator[CunzhanApp]:
-    settings = settings_for(
-        database_url, CUNZHAN_TELEGRAM_TOKEN=TOKEN, CUNZHAN_TELEGRAM_API_URL=fake.base_url
-    )
-    app = CunzhanApp(settings)
-    await app.start()
-    yield app
-    await app.stop()
+from tests.conftest import TOKEN, free_port, issue_invite
 
 
 async def test_start_menu_and_button_press(fake, telegram_app) -> None:
