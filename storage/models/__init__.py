@@ -3,6 +3,7 @@
 from storage.models.audit import AuditEntry
 from storage.models.dialog_state import DialogState
 from storage.models.identity import Identity
+from storage.models.inbox import InboxItem, InboxStatus
 from storage.models.invite import Invite
 from storage.models.job_run import JobRun
 from storage.models.outbox import Blob, OutboxMessage, OutboxStatus, Priority
@@ -14,6 +15,8 @@ __all__ = [
     "Blob",
     "DialogState",
     "Identity",
+    "InboxItem",
+    "InboxStatus",
     "Invite",
     "JobRun",
     "OutboxMessage",

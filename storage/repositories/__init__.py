@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.crypto import PiiCipher
 from storage.repositories.audit import AuditRepository
 from storage.repositories.dialogs import DialogRepository
+from storage.repositories.inbox import InboxRepository
 from storage.repositories.invites import InviteRepository, Redeemed, RedeemOutcome
 from storage.repositories.jobs import JobRunRepository
 from storage.repositories.outbox import OutboxRepository
@@ -28,6 +29,7 @@ class Repositories:
     outbox: OutboxRepository
     people: PeopleRepository
     jobs: JobRunRepository
+    inbox: InboxRepository
 
     @classmethod
     def on(cls, session: AsyncSession, pii: PiiCipher | None = None) -> Repositories:
@@ -41,12 +43,14 @@ class Repositories:
             outbox=OutboxRepository(session),
             people=PeopleRepository(session, pii),
             jobs=JobRunRepository(session),
+            inbox=InboxRepository(session),
         )
 
 
 __all__ = [
     "AuditRepository",
     "DialogRepository",
+    "InboxRepository",
     "InviteRepository",
     "JobRunRepository",
     "OutboxRepository",

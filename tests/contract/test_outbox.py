@@ -159,3 +159,21 @@ async def test_a_job_slot_is_claimed_once(db: Database) -> None:
 
     results = await asyncio.gather(*(claim(f"p{i}") for i in range(4)))
     assert sum(r is not None for r in results) == 1
+
+
+async def test_inbox_records_an_update_once(db: Database) -> None:
+    from storage.models import InboxStatus
+
+    async with db.transaction() as session:
+        repos = Repositories.on(session)
+        first = await repos.inbox.add("telegram", "1001", {"update_id": 1001}, NOW)
+        again = await repos.inbox.add("telegram", "1001", {"update_id": 1001}, NOW)
+        await repos.inbox.add("telegram", "1002", {"update_id": 1002}, NOW)
+        assert first is not None and again is None
+        assert [i.key for i in await repos.inbox.unhandled("telegram")] == ["1001", "1002"]
+        await repos.inbox.finish(first, now=NOW, replies=[{"text": "好"}])
+        assert [i.key for i in await repos.inbox.unhandled("telegram")] == ["1002"]
+        done = await repos.inbox.get("telegram", "1001")
+        assert done.status == InboxStatus.HANDLED and done.replies == [{"text": "好"}]
+        later = NOW + timedelta(days=2)
+        assert await repos.inbox.purge(handled_before=later) == 1

@@ -1,5 +1,6 @@
-"""Core services: the outbox and its blobs, the people served, scheduled-job runs, and
-where each identity was last seen (pushes go to the channel a person last used).
+"""Core services: the outbox and its blobs, the inbox of received updates, the people
+served, scheduled-job runs, and where each identity was last seen (pushes go to the
+channel a person last used).
 
 Revision ID: 0002
 Revises: 0001
@@ -29,6 +30,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_blobs")),
         sa.UniqueConstraint("sha256", name=op.f("uq_blobs_sha256")),
     )
+    op.create_table(
+        "inbox",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("key", sa.String(length=128), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("handled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("replies", sa.JSON(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbox")),
+        sa.UniqueConstraint("channel", "key", name=op.f("uq_inbox_channel_key")),
+    )
+    with op.batch_alter_table("inbox", schema=None) as batch_op:
+        batch_op.create_index("ix_inbox_status_received", ["status", "received_at"], unique=False)
+
     op.create_table(
         "job_runs",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -138,4 +156,8 @@ def downgrade() -> None:
 
     op.drop_table("outbox")
     op.drop_table("job_runs")
+    with op.batch_alter_table("inbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbox_status_received")
+
+    op.drop_table("inbox")
     op.drop_table("blobs")
