@@ -19,6 +19,7 @@ from bot.parsing import split_command
 from storage.models import Role
 
 Handler = Callable[[Incoming, Context], Awaitable[list[Reply]]]
+TextMatch = Callable[[str], bool]
 ALL_ROLES = frozenset(Role)
 log = logging.getLogger("cunzhan.router")
 
@@ -47,7 +48,7 @@ class Router:
         self.commands: dict[str, Route] = {}
         self.aliases: dict[str, str] = {}
         self.options: dict[str, Route] = {}
-        self.text_route: Route | None = None
+        self.text_routes: list[tuple[TextMatch | None, Route]] = []
         self.forms: list[Form] = []
         self.menu_entries: list[MenuEntry] = []
 
@@ -85,11 +86,19 @@ class Router:
 
         return register
 
-    def text(self, *, roles: Sequence[Role] = tuple(Role)) -> Callable[[Handler], Handler]:
-        """Register the handler for free text that nothing else took."""
+    def text(
+        self, *, match: TextMatch | None = None, roles: Sequence[Role] = tuple(Role)
+    ) -> Callable[[Handler], Handler]:
+        """Register a handler for free text: the texts ``match`` accepts (a one-line
+        ``代销 苹果 200斤 …``, ``苹果多少钱``), or, without ``match``, whatever no matcher took.
+
+        Matchers are tried in router priority order, then registration order; the first
+        that accepts the text wins, and its ``roles`` are then checked like a command's.
+        """
 
         def register(handler: Handler) -> Handler:
-            self.text_route = Route(f"{self.name}.{handler.__name__}", handler, frozenset(roles))
+            route = Route(f"{self.name}.{handler.__name__}", handler, frozenset(roles))
+            self.text_routes.append((match, route))
             return handler
 
         return register
@@ -121,6 +130,7 @@ class Catalog:
         self.commands: dict[str, Route] = {}
         self.aliases: dict[str, str] = {}
         self.options: dict[str, Route] = {}
+        self.text_matchers: list[tuple[TextMatch, Route]] = []
         self.text_route: Route | None = None
         for router in self.routers:
             for name, route in router.commands.items():
@@ -129,8 +139,11 @@ class Catalog:
                 self.aliases.setdefault(alias, command)
             for prefix, route in router.options.items():
                 self.options.setdefault(prefix, route)
-            if self.text_route is None:
-                self.text_route = router.text_route
+            for match, route in router.text_routes:
+                if match is not None:
+                    self.text_matchers.append((match, route))
+                elif self.text_route is None:
+                    self.text_route = route
 
     @property
     def forms(self) -> list[Form]:
@@ -166,6 +179,10 @@ class Catalog:
             if route is None:
                 return Resolved(replies=[Reply("system/stale_option")])
             return Resolved(route=route)
+        text = incoming.text.strip()
+        for match, route in self.text_matchers:
+            if match(text):
+                return Resolved(route=route)
         if self.text_route is None:
             return Resolved(replies=[Reply("system/not_understood")])
         return Resolved(route=self.text_route)
