@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from scheduler.jobs import JobRuntime, JobSpec
+from scheduler.jobs.base import JobRuntime, JobSpec
 from storage.repositories import Repositories
 
 log = logging.getLogger("cunzhan.scheduler")

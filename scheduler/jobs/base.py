@@ -1,9 +1,10 @@
-"""The scheduled jobs, declared as data: each runs once per time slot across all processes.
+"""What a scheduled job is: its runtime and its spec. Each runs once per slot across processes.
 
 A job is ``async def job(rt: JobRuntime, slot: datetime) -> str | None`` and must be
 idempotent for its slot (it usually enqueues outbox rows with dedupe keys), so that a
 catch-up run after downtime or a second process can never send anything twice.
-``JOBS`` is the list scheduler/setup.py registers; feature modules append to it.
+Feature job modules (scheduler/jobs/<feature>.py) declare ``SPECS``; scheduler/jobs/__init__.py
+joins them into ``JOBS``, which scheduler/setup.py registers.
 """
 
 from __future__ import annotations
@@ -44,6 +45,4 @@ class JobSpec:
     every: timedelta
 
 
-JOBS: tuple[JobSpec, ...] = ()
-
-__all__ = ["JOBS", "JobFunc", "JobRuntime", "JobSpec"]
+__all__ = ["JobFunc", "JobRuntime", "JobSpec"]
