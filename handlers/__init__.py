@@ -3,6 +3,7 @@ the first router that claims a command or option wins; policy comes last because
 it takes whatever free text nobody else wanted."""
 
 from handlers import admin, policy, profile, start
+from handlers.ledger import router as ledger_router
 from handlers.orders import router as orders_router
 
 ROUTERS = (
@@ -10,6 +11,7 @@ ROUTERS = (
     profile.router,
     admin.router,
     orders_router,
+    ledger_router,
     policy.router,
 )
 
