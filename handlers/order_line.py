@@ -50,10 +50,10 @@ NEGATIVE_REFUSALS = {
     "total": "fields/money_negative",
 }
 _JIAO = rf"[0-9{''.join(CN_DIGITS)}]"
-_MONEY = rf"{NUMBER_PATTERN}万?(?:元|块钱|块|圆)(?:{_JIAO}(?:角|毛)?)?|[¥]\s*\d+(?:\.\d+)?"
+_MONEY = rf"{NUMBER_PATTERN}\s*万?\s*(?:元|块钱|块|圆)(?:{_JIAO}(?:角|毛)?)?|[¥]\s*\d+(?:\.\d+)?"
 _PER = rf"(?P<per>{UNIT_PATTERN})"
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("phone", re.compile(r"(?<![\d.])(?:\+?86)?1\d{10}(?![\d.])")),
+    ("phone", re.compile(r"(?<![\d.])(?:\+?86\s*)?1\d{10}(?![\d.])")),
     ("note", re.compile(r"备注\s*[:]?\s*(?P<value>.*)$")),
     ("platform", re.compile(r"(?:平台|买家|渠道)\s*[:]?\s*(?P<value>[^\s,;]+)")),
     ("not_poor", re.compile(r"非建档立卡户?|非贫困户|一般户|非建档")),
@@ -167,6 +167,8 @@ def _draft(kind: str, body: str, found: dict[str, list[tuple[int, re.Match[str]]
     rest = [w for pos, w in words if pos > first_figure]
     if not product_words and rest:
         product_words = [rest.pop(0)]
+        if not rest and phone is None:
+            raise Invalid("orders/line_no_product")
     if not product_words:
         raise Invalid("orders/line_no_product")
     if len(rest) > 1:
