@@ -15,11 +15,12 @@ from typing import Any
 
 from bot.context import Context
 from bot.messages import Attachment, Incoming, Reply
+from bot.render import Renderer
 from bot.router import Router
 from handlers.ledger_export import XLSX_MIME, build_workbook
 from handlers.orders import local_date, order_data
 from storage.models import Role
-from storage.repositories import OrderTotals
+from storage.repositories import OrderTotals, Repositories
 from storage.repositories.orders import month_range
 
 router = Router("ledger")
@@ -192,25 +193,16 @@ async def export(msg: Incoming, ctx: Context) -> list[Reply]:
         return [refusal.reply]
     if scope.level not in ("station", "county") or scope.county is None:
         return [Reply("ledger/export_usage")]
-    orders = ctx.repos.orders
-    rows = await orders.ledger_rows(
-        county=scope.county, village=scope.village, year=year, month=month
-    )
-    totals = await orders.monthly_totals(
-        county=scope.county, village=scope.village, year=year, month=month
-    )
     full_phones = ctx.user.role == Role.ADMIN
-    renderer = ctx.services.notifier.renderer
-    place = {"county": scope.county, "village": scope.village, "year": year, "month": month}
-    content = build_workbook(
-        title=renderer.text("ledger/xlsx_title", place),
-        headers=renderer.text("ledger/xlsx_headers").split("|"),
-        summary_labels=renderer.text("ledger/xlsx_summary").split("|"),
-        rows=[order_data(order, person) for order, person in rows],
-        totals=totals_data(totals),
+    exported = await export_month(
+        ctx.repos,
+        ctx.services.notifier.renderer,
+        county=scope.county,
+        village=scope.village,
+        year=year,
+        month=month,
         full_phones=full_phones,
         timezone=ctx.settings.timezone,
-        label=renderer.label,
     )
     await ctx.repos.audit.record(
         action="ledger.export",
@@ -218,8 +210,46 @@ async def export(msg: Incoming, ctx: Context) -> list[Reply]:
         target_id=f"{scope.county}/{scope.village or '*'}/{year}-{month:02d}",
         at=ctx.now,
         actor_id=ctx.user.id,
-        details={"rows": len(rows), "full_phones": full_phones},
+        details={"rows": exported.rows, "full_phones": full_phones},
     )
-    filename = f"ledger-{scope.county}-{scope.village or 'all'}-{year}-{month:02d}.xlsx"
-    attachment = Attachment(filename, content, XLSX_MIME)
-    return [Reply("ledger/exported", {**place, "rows": len(rows)}, attachment=attachment)]
+    attachment = Attachment(exported.filename, exported.content, XLSX_MIME)
+    place = {"county": scope.county, "village": scope.village, "year": year, "month": month}
+    return [Reply("ledger/exported", {**place, "rows": exported.rows}, attachment=attachment)]
+
+
+@dataclass(frozen=True)
+class Exported:
+    filename: str
+    content: bytes
+    rows: int
+
+
+async def export_month(
+    repos: Repositories,
+    renderer: Renderer,
+    *,
+    county: str,
+    village: str | None,
+    year: int,
+    month: int,
+    full_phones: bool,
+    timezone: str,
+) -> Exported:
+    """The month's 台账 as .xlsx bytes (used by /export and by ``cunzhan ledger export``)."""
+    rows = await repos.orders.ledger_rows(county=county, village=village, year=year, month=month)
+    totals = await repos.orders.monthly_totals(
+        county=county, village=village, year=year, month=month
+    )
+    place = {"county": county, "village": village, "year": year, "month": month}
+    content = build_workbook(
+        title=renderer.text("ledger/xlsx_title", place),
+        headers=renderer.text("ledger/xlsx_headers").split("|"),
+        summary_labels=renderer.text("ledger/xlsx_summary").split("|"),
+        rows=[order_data(order, person) for order, person in rows],
+        totals=totals_data(totals),
+        full_phones=full_phones,
+        timezone=timezone,
+        label=renderer.label,
+    )
+    filename = f"ledger-{county}-{village or 'all'}-{year}-{month:02d}.xlsx"
+    return Exported(filename, content, len(rows))
