@@ -39,7 +39,6 @@ from storage.models import Order, OrderKind, OrderStatus, Person, Role, User
 router = Router("orders")
 router.menu("menu_order_new", "/order", roles=(Role.STAFF, Role.ADMIN), order=20)
 router.menu("menu_orders", "/orders", roles=(Role.STAFF, Role.ADMIN), order=21)
-router.menu("menu_my_orders", "/myorders", roles=(Role.HOUSEHOLD,), order=30)
 
 RECORDERS = (Role.STAFF, Role.ADMIN)
 NEXT_STATUS = {
