@@ -553,15 +553,12 @@ async def parse_edit_value(text: str, ctx: Context, answers: dict[str, Any]) -> 
         return parse_product(text)
     if field == "quantity":
         new = parse_quantity(text)
-        if order.unit_price_fen is not None:
-            return _priced_answer(
-                price_order(
-                    new, unit_price_fen=order.unit_price_fen, per_unit=None, total_fen=None
-                )
-            )
-        return _priced_answer(
-            price_order(new, unit_price_fen=None, per_unit=None, total_fen=order.total_fen)
-        )
+        unit_price, per_unit = order.unit_price_fen, order.unit
+        total = None if unit_price is not None else order.total_fen
+        if unit_price is None:
+            per_unit = None
+        priced = price_order(new, unit_price_fen=unit_price, per_unit=per_unit, total_fen=total)
+        return _priced_answer(priced)
     if field == "price":
         return _priced_answer(parse_price(text, quantity))
     if field == "poor":

@@ -254,3 +254,37 @@ async def test_admin_views_and_excel_export_with_audit(core) -> None:
         ("滑县/王庄村/2026-11", False),
         ("滑县/王庄村/2026-11", True),
     ]
+
+
+async def test_namesakes_are_told_apart_by_phone_and_price_can_be_corrected(core) -> None:
+    chat = await bound(core, "staff")
+    await record(chat)
+    await record(chat, "代购 化肥 5袋 120元 张三 13900001111", poor="否")
+    assert await count(core, Person) == 2
+    await verify_dialog(
+        chat,
+        [
+            ("代销 苹果 10斤 4元/斤 张三", ["有 2 位叫“张三”", "为哪位农户"]),
+            ("张三 13900001111", ["请核对", "139****1111", "建档立卡户：否"]),
+            ("确认", "#3 已保存"),
+            ("[修改]", "哪一项"),
+            ("[价格]", "新的价格"),
+            ("5元/公斤", ["5公斤", "总价 25.00 元"]),
+            ("确认", ["数量：10 → 5", "单位：斤 → 公斤", "总价：40.00元 → 25.00元"]),
+        ],
+    )
+    order = (await orders(core))[-1]
+    assert (order.total_fen, order.unit, order.unit_price_fen) == (2500, "公斤", 500)
+    assert await count(core, Person) == 2
+
+
+async def test_recording_needs_a_station(core) -> None:
+    admin = await bound(core, "admin", role="admin", county="滑县", village=None)
+    await verify_dialog(admin, [("/order", "还没有所属的服务站"), (LINE, "还没有所属的服务站")])
+    staff = await bound(core, "staff")
+    await record(staff)
+    other_admin = await bound(core, "other", role="admin", county="内黄县", village=None)
+    assert "没有找到" in joined(await other_admin.say("订单 1"))
+    detail = await admin.say("订单 1")
+    assert "标记已发货" in labels(detail)
+    await verify_dialog(admin, [("[标记已发货]", "已发货")])
