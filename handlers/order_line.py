@@ -120,7 +120,9 @@ def parse_order_line(text: str) -> Draft:
     kind = kind_of(text)
     if kind is None:
         raise Invalid("orders/line_no_kind")
-    body = _MASK * len(KIND_RE.match(text).group(0)) + text[KIND_RE.match(text).end() :]  # type: ignore[union-attr]
+    head = KIND_RE.match(text)
+    assert head is not None
+    body = _MASK * head.end() + text[head.end() :]
     found: dict[str, list[tuple[int, re.Match[str]]]] = {}
     for name, pattern in PATTERNS:
         while True:
@@ -162,6 +164,28 @@ def _draft(kind: str, body: str, found: dict[str, list[tuple[int, re.Match[str]]
         total_fen=parse_money_fen(total[1].group("money")) if total else None,
     )
     first_figure = min(hit[0] for hit in [quantity_hit, *prices])
+    product, name = _product_and_name(body, first_figure, phone)
+    poor = None
+    if "poor" in found or "not_poor" in found:
+        if "poor" in found and "not_poor" in found:
+            raise Invalid("orders/line_poor_conflict")
+        poor = "poor" in found
+    platform = _one(found, "platform", "orders/line_two_platforms")
+    note = _one(found, "note", "orders/line_two_notes")
+    return Draft(
+        kind=kind,
+        product=product,
+        priced=priced,
+        name=name,
+        phone=phone,
+        poor=poor,
+        platform=parse_platform(platform[1].group("value")) if platform else None,
+        note=parse_note(note[1].group("value")) if note else None,
+    )
+
+
+def _product_and_name(body: str, first_figure: int, phone: str | None) -> tuple[str, str | None]:
+    """The words before the first figure name the product; one word after it, the household."""
     words = [(m.start(), m.group(0)) for m in re.finditer(rf"[^\s{_MASK}]+", body)]
     product_words = [w for pos, w in words if pos < first_figure]
     rest = [w for pos, w in words if pos > first_figure]
@@ -176,23 +200,7 @@ def _draft(kind: str, body: str, found: dict[str, list[tuple[int, re.Match[str]]
     name = parse_household_name(rest[0]) if rest else None
     if name is None and phone is None:
         raise Invalid("orders/line_no_household")
-    poor = None
-    if "poor" in found or "not_poor" in found:
-        if "poor" in found and "not_poor" in found:
-            raise Invalid("orders/line_poor_conflict")
-        poor = "poor" in found
-    platform = _one(found, "platform", "orders/line_two_platforms")
-    note = _one(found, "note", "orders/line_two_notes")
-    return Draft(
-        kind=kind,
-        product=parse_product(" ".join(product_words)),
-        priced=priced,
-        name=name,
-        phone=phone,
-        poor=poor,
-        platform=parse_platform(platform[1].group("value")) if platform else None,
-        note=parse_note(note[1].group("value")) if note else None,
-    )
+    return parse_product(" ".join(product_words)), name
 
 
 def _per_unit(match: re.Match[str]) -> str | None:
