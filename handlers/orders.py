@@ -476,7 +476,7 @@ async def order_action(msg: Incoming, ctx: Context) -> list[Reply]:
         return [Reply("system/stale_option")]
     if action == "view":
         return await show_order(ctx, order_id)
-    found = await ctx.repos.orders.with_person(order_id)
+    found = await ctx.repos.orders.with_person(order_id, for_update=True)
     if found is None or not can_manage(ctx.user, found[0]):
         return [Reply("orders/not_found", {"id": order_id})]
     order, person = found
@@ -577,7 +577,7 @@ def _edit_value_options(ctx: Context, answers: dict[str, Any]) -> tuple[Option, 
 
 async def save_edit(ctx: Context, answers: dict[str, Any]) -> list[Reply]:
     """Apply a confirmed correction; the previous values go to the audit log."""
-    found = await ctx.repos.orders.with_person(answers["order_id"])
+    found = await ctx.repos.orders.with_person(answers["order_id"], for_update=True)
     if found is None or not can_manage(ctx.user, found[0]):
         return [Reply("orders/not_found", {"id": answers["order_id"]})]
     order, person = found

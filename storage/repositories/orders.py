@@ -147,9 +147,16 @@ class OrderRepository:
     async def get(self, order_id: int) -> Order | None:
         return await self.session.get(Order, order_id)
 
-    async def with_person(self, order_id: int) -> tuple[Order, Person] | None:
+    async def with_person(
+        self, order_id: int, *, for_update: bool = False
+    ) -> tuple[Order, Person] | None:
+        """The order and its household; ``for_update`` locks the order row (PostgreSQL) so
+        two staff pressing 已发货 at once cannot both move it."""
         stmt = select(Order, Person).join(Person, Person.id == Order.person_id)
-        row = (await self.session.execute(stmt.where(Order.id == order_id))).first()
+        stmt = stmt.where(Order.id == order_id)
+        if for_update:
+            stmt = stmt.with_for_update(of=Order)
+        row = (await self.session.execute(stmt)).first()
         return (row[0], row[1]) if row else None
 
     async def history(self, order_id: int, limit: int = 20) -> list[AuditEntry]:

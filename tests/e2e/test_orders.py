@@ -208,6 +208,11 @@ async def test_other_station_cannot_see_or_change_and_questions_go_to_policy(cor
     assert "没有找到" in joined(await other.say("订单 1"))
     assert "没有找到" in joined(await other.say("/order 1"))
     assert "1 笔" not in joined(await other.say("/ledger"))
+    liaison = await bound(core, "liaison", role="liaison")
+    seen = joined(await liaison.say("/ledger"))
+    assert "王庄村服务站台账" in seen and "代销 1 笔 700.00 元" in seen
+    assert "权限" in joined(await liaison.say("/export"))
+    assert "没有找到" in joined(await liaison.say("订单 1"))
     # A question that starts with 代销 but carries no figure is not an order.
     household = ChatDriver(core.dispatcher, user="hh")
     assert "权限" not in joined(await household.say("代销农产品有什么补贴"))

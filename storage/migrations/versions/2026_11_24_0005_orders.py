@@ -60,9 +60,13 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_orders_station_date", ["county", "village", "ledger_date"], unique=False
         )
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_log_target", ["target_type", "target_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_log_target")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("ix_orders_station_date")
         batch_op.drop_index(batch_op.f("ix_orders_person_id"))
