@@ -9,7 +9,8 @@ administrator's export carries full phone numbers.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -158,7 +159,7 @@ def _next_day(day: date) -> date:
 
 
 async def region_view(ctx: Context, scope: Scope, year: int, month: int) -> Reply:
-    """Per village of a county, or per county of a city or the province, with the total."""
+    """Per village of a county, per county of a city, or per city of the province; with total."""
     orders = ctx.repos.orders
     if scope.level == "county":
         assert scope.county is not None
@@ -169,9 +170,8 @@ async def region_view(ctx: Context, scope: Scope, year: int, month: int) -> Repl
             assert scope.city is not None
             counties = [c.name for c in ctx.services.regions.counties_of(scope.city)]
         rows = await orders.monthly_totals_by_county(counties=counties, year=year, month=month)
-    total = OrderTotals(
-        *(sum(getattr(t, f) for _, t in rows) for f in OrderTotals.__annotations__)
-    )
+    if scope.level == "province":
+        rows = by_city(ctx, rows)
     data = {
         "level": scope.level,
         "county": scope.county,
@@ -179,9 +179,24 @@ async def region_view(ctx: Context, scope: Scope, year: int, month: int) -> Repl
         "year": year,
         "month": month,
         "rows": [{"name": name, **totals_data(t)} for name, t in rows],
-        "total": totals_data(total),
+        "total": totals_data(add_totals(t for _, t in rows)),
     }
     return Reply("ledger/region", data)
+
+
+def add_totals(parts: Iterable[OrderTotals]) -> OrderTotals:
+    """Sum of figures; households add up because each is served by its own village's station."""
+    columns = zip(*(astuple(p) for p in parts), strict=True)
+    return OrderTotals(*(sum(column) for column in columns))
+
+
+def by_city(ctx: Context, rows: list[tuple[str, OrderTotals]]) -> list[tuple[str, OrderTotals]]:
+    """County figures rolled up to their cities (a name the gazetteer lacks stays as is)."""
+    groups: dict[str, list[OrderTotals]] = {}
+    for county, totals in rows:
+        found = ctx.services.regions.county(county)
+        groups.setdefault(found.city if found else county, []).append(totals)
+    return [(city, add_totals(parts)) for city, parts in sorted(groups.items())]
 
 
 @router.command("export", aliases=("导出台账",), roles=EXPORTERS, summary="help_export")

@@ -231,6 +231,9 @@ async def test_admin_views_and_excel_export_with_audit(core) -> None:
     city = joined(await admin.say("/ledger 安阳市 2026-11"))
     assert "滑县：" in city and "代销 2 笔 850.00 元" in city
     assert "2026年10月" in joined(await admin.say("/ledger 滑县 王庄村 2026-10"))
+    province = joined(await admin.say("/ledger"))
+    assert "本月还没有订单" in joined(await admin.say("/ledger 2026-01"))
+    assert "全省" in province and "安阳市：代购 1 笔 120.00 元；代销 2 笔 850.00 元" in province
     county_admin = await bound(core, "cadmin", role="admin", county="内黄县", village=None)
     assert "只能查看 内黄县" in joined(await county_admin.say("/ledger 滑县"))
     staff_file = (await core.dispatcher.handle(incoming("/export", user="staff")))[0]
