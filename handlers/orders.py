@@ -178,6 +178,13 @@ def parse_kind(text: str, ctx: Context, answers: dict[str, Any]) -> str:
     return kind
 
 
+def parse_product_answer(text: str) -> str:
+    """A product name; a whole one-line order typed here is refused, not taken as a name."""
+    if looks_like_order(text):
+        raise Invalid("orders/line_in_form")
+    return parse_product(text)
+
+
 def parse_quantity_answer(text: str, ctx: Context, answers: dict[str, Any]) -> dict[str, Any]:
     quantity = parse_quantity(text)
     price_order(quantity, unit_price_fen=None, per_unit=None, total_fen=1)  # the quantity limit
@@ -320,7 +327,7 @@ ORDER_FORM = router.form(
             Step(
                 "product",
                 "forms/order/ask_product",
-                lambda text, ctx, _: parse_product(text),
+                lambda text, ctx, _: parse_product_answer(text),
                 when=_absent("product"),
             ),
             Step(
