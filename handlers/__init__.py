@@ -3,7 +3,16 @@ the first router that claims a command or option wins; policy comes last because
 it takes whatever free text nobody else wanted."""
 
 from handlers import admin, policy, profile, start
+from handlers.ledger import router as ledger_router
+from handlers.orders import router as orders_router
 
-ROUTERS = (start.router, profile.router, admin.router, policy.router)
+ROUTERS = (
+    start.router,
+    profile.router,
+    admin.router,
+    orders_router,
+    ledger_router,
+    policy.router,
+)
 
 __all__ = ["ROUTERS"]
