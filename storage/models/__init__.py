@@ -4,10 +4,13 @@ from storage.models.audit import AuditEntry
 from storage.models.dialog_state import DialogState
 from storage.models.identity import Identity
 from storage.models.inbox import InboxItem, InboxStatus
+from storage.models.info_item import InfoItem
 from storage.models.invite import Invite
 from storage.models.job_run import JobRun
 from storage.models.outbox import Blob, OutboxMessage, OutboxStatus, Priority
 from storage.models.person import Person
+from storage.models.price import Price
+from storage.models.subscription import Subscription
 from storage.models.user import Role, User
 
 __all__ = [
@@ -17,12 +20,15 @@ __all__ = [
     "Identity",
     "InboxItem",
     "InboxStatus",
+    "InfoItem",
     "Invite",
     "JobRun",
     "OutboxMessage",
     "OutboxStatus",
     "Person",
+    "Price",
     "Priority",
     "Role",
+    "Subscription",
     "User",
 ]

@@ -10,10 +10,13 @@ from storage.crypto import PiiCipher
 from storage.repositories.audit import AuditRepository
 from storage.repositories.dialogs import DialogRepository
 from storage.repositories.inbox import InboxRepository
+from storage.repositories.info_items import InfoItemRepository
 from storage.repositories.invites import InviteRepository, Redeemed, RedeemOutcome
 from storage.repositories.jobs import JobRunRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PeopleRepository
+from storage.repositories.prices import PriceRepository, Recorded
+from storage.repositories.subscriptions import SubscriptionRepository
 from storage.repositories.users import UserRepository
 
 
@@ -30,6 +33,9 @@ class Repositories:
     people: PeopleRepository
     jobs: JobRunRepository
     inbox: InboxRepository
+    subscriptions: SubscriptionRepository
+    info_items: InfoItemRepository
+    prices: PriceRepository
 
     @classmethod
     def on(cls, session: AsyncSession, pii: PiiCipher | None = None) -> Repositories:
@@ -44,6 +50,9 @@ class Repositories:
             people=PeopleRepository(session, pii),
             jobs=JobRunRepository(session),
             inbox=InboxRepository(session),
+            subscriptions=SubscriptionRepository(session),
+            info_items=InfoItemRepository(session),
+            prices=PriceRepository(session),
         )
 
 
@@ -51,12 +60,16 @@ __all__ = [
     "AuditRepository",
     "DialogRepository",
     "InboxRepository",
+    "InfoItemRepository",
     "InviteRepository",
     "JobRunRepository",
     "OutboxRepository",
     "PeopleRepository",
+    "PriceRepository",
+    "Recorded",
     "RedeemOutcome",
     "Redeemed",
     "Repositories",
+    "SubscriptionRepository",
     "UserRepository",
 ]
