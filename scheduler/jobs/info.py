@@ -1,0 +1,99 @@
+"""The daily price digest: at the local time each price subscriber chose, one message with
+the latest prices in their region from the last two days.
+
+Runs every 15 minutes; a slot sends to every subscription whose time has come today and
+that has not had today's digest (``last_digest_on``, set in the same transaction as the
+outbox row, whose dedupe key ``digest:price:<user>:<day>`` makes a second send impossible
+even if two processes raced). A run after downtime still sends the day's digest, once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.messages import Option, Reply
+from scheduler.jobs.base import JobRuntime, JobSpec
+from storage.models import Price, Priority, Subscription
+from storage.repositories import Repositories
+
+EVERY = timedelta(minutes=15)
+TOPIC = "price"
+PAGE = 200
+SHOWN = 15
+DAYS = 2
+
+
+def _latest(rows: list[Price]) -> list[Price]:
+    """Newest row per (product, market, unit); rows come newest first per product."""
+    seen: dict[tuple[str, str, str], Price] = {}
+    for row in rows:
+        seen.setdefault((row.product, row.market, row.unit), row)
+    return sorted(seen.values(), key=lambda r: (r.product, -r.observed_on.toordinal(), r.market))
+
+
+def digest_reply(sub: Subscription, rows: list[Price], today: date) -> Reply:
+    shown = [
+        {
+            "product": r.product,
+            "market": r.market,
+            "price_fen": r.price_fen,
+            "unit": r.unit,
+            "day": r.observed_on,
+        }
+        for r in rows[:SHOWN]
+    ]
+    data: dict[str, Any] = {
+        "day": today,
+        "scope": sub.scope,
+        "county": sub.county,
+        "city": sub.city,
+        "rows": shown,
+        "more": max(0, len(rows) - SHOWN),
+    }
+    options = (Option("unsubscribe_topic", f"unsub:{TOPIC}", {"topic": TOPIC}),)
+    return Reply("info/digest", data, options)
+
+
+async def price_digest(rt: JobRuntime, slot: datetime) -> str:
+    local = slot.astimezone(ZoneInfo(rt.timezone))
+    today, hhmm = local.date(), local.strftime("%H:%M")
+    first_day = today - timedelta(days=DAYS - 1)
+    sent = skipped = 0
+    while True:
+        async with rt.db.transaction() as session:
+            repos = Repositories.on(session)
+            due = await repos.subscriptions.due_digests(
+                TOPIC, today=today, local_time=hhmm, limit=PAGE
+            )
+            if not due:
+                break
+            by_region: dict[tuple[str, str | None, str | None], list[Price]] = {}
+            for sub in due:
+                key = (sub.scope, sub.county, sub.city)
+                if key not in by_region:
+                    rows = await repos.prices.in_region(
+                        first_day,
+                        county=sub.county if sub.scope == "county" else None,
+                        city=sub.city if sub.scope in ("county", "city") else None,
+                    )
+                    by_region[key] = _latest(rows)
+                sub.last_digest_on = today
+                if not by_region[key]:
+                    skipped += 1
+                    continue
+                queued = await rt.notifier.send(
+                    repos,
+                    sub.user_id,
+                    digest_reply(sub, by_region[key], today),
+                    now=rt.clock.now(),
+                    kind=f"digest:{TOPIC}",
+                    priority=Priority.BULK,
+                    dedupe_key=f"digest:{TOPIC}:{sub.user_id}:{today.isoformat()}",
+                )
+                sent += queued is not None
+    return f"queued={sent} without_prices={skipped}"
+
+
+SPECS = (JobSpec("info.price_digest", price_digest, EVERY),)
