@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot import logs
 from bot.clock import SystemClock
+from bot.info_cli import add_commands, import_prices, post_info
 from bot.settings import Settings, SettingsError, load_settings
 from storage import migrate
 from storage.db import Database
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply all migrations")
     db_sub.add_parser("current", help="print the schema revision")
+    add_commands(sub)
     return parser
 
 
@@ -113,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_run(settings))
     if command == "invite":
         return asyncio.run(_invite(settings, args))
+    if command == "prices":
+        return asyncio.run(import_prices(settings, args))
+    if command == "info":
+        return asyncio.run(post_info(settings, args))
     return asyncio.run(_db(settings, args))
 
 

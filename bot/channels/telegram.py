@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 from aiohttp import web
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ContextTypes, TypeHandler
@@ -26,7 +26,7 @@ from bot.channels.base import (
     split_text,
 )
 from bot.channels.telegram_request import AiohttpRequest
-from bot.messages import ContentKind, Incoming, Location, Rendered, Sender
+from bot.messages import Attachment, ContentKind, Incoming, Location, Rendered, Sender
 from bot.parsing import clean_text, split_command
 from bot.settings import TelegramSettings
 
@@ -35,6 +35,8 @@ log = logging.getLogger("cunzhan.telegram")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
 MAX_WEBHOOK_BODY = 1024 * 1024
+CAPTION_LIMIT = 1024
+PHOTO_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
 def api_urls(api_url: str | None) -> tuple[str, str]:
@@ -218,16 +220,21 @@ class TelegramChannel:
 
     async def send(self, address: str, rendered: Rendered) -> DeliveryResult:
         bot = self.application.bot
-        pieces = split_text(rendered.text, self.capabilities.max_text_chars)
+        item = rendered.attachment
+        as_caption = item is not None and len(rendered.text) <= CAPTION_LIMIT
+        pieces = [] if as_caption else split_text(rendered.text, self.capabilities.max_text_chars)
         ids: list[str] = []
         try:
             for index, piece in enumerate(pieces):
-                last = index == len(pieces) - 1
+                last = index == len(pieces) - 1 and item is None
                 message = await bot.send_message(
                     chat_id=int(address),
                     text=piece,
                     reply_markup=keyboard(rendered) if last else None,
                 )
+                ids.append(str(message.message_id))
+            if item is not None:
+                message = await self._send_file(int(address), rendered, item, as_caption)
                 ids.append(str(message.message_id))
         except RetryAfter as exc:
             retry = exc.retry_after
@@ -247,3 +254,18 @@ class TelegramChannel:
         except NetworkError as exc:
             return DeliveryResult(DeliveryStatus.RETRY, retry_after=5.0, error=str(exc))
         return DeliveryResult(DeliveryStatus.SENT, external_ids=tuple(ids))
+
+    async def _send_file(
+        self, chat_id: int, rendered: Rendered, item: Attachment, as_caption: bool
+    ) -> Message:
+        """An image as a photo, anything else as a document; the buttons go with it."""
+        common = {
+            "chat_id": chat_id,
+            "caption": rendered.text if as_caption else None,
+            "filename": item.filename,
+            "reply_markup": keyboard(rendered),
+        }
+        bot = self.application.bot
+        if item.mime_type in PHOTO_TYPES:
+            return await bot.send_photo(photo=item.content, **common)
+        return await bot.send_document(document=item.content, **common)
