@@ -20,7 +20,7 @@ from storage.repositories import Repositories
 
 EVERY = timedelta(minutes=15)
 TOPIC = "price"
-PAGE = 200
+PAGE = 500
 SHOWN = 15
 DAYS = 2
 
@@ -60,7 +60,8 @@ async def price_digest(rt: JobRuntime, slot: datetime) -> str:
     local = slot.astimezone(ZoneInfo(rt.timezone))
     today, hhmm = local.date(), local.strftime("%H:%M")
     first_day = today - timedelta(days=DAYS - 1)
-    sent = skipped = 0
+    by_region: dict[tuple[str, str | None, str | None], list[Price]] = {}
+    queued = skipped = 0
     while True:
         async with rt.db.transaction() as session:
             repos = Repositories.on(session)
@@ -69,31 +70,38 @@ async def price_digest(rt: JobRuntime, slot: datetime) -> str:
             )
             if not due:
                 break
-            by_region: dict[tuple[str, str | None, str | None], list[Price]] = {}
+            identities = await repos.subscriptions.reachable_identities([s.user_id for s in due])
+            rows = []
             for sub in due:
+                sub.last_digest_on = today
                 key = (sub.scope, sub.county, sub.city)
                 if key not in by_region:
-                    rows = await repos.prices.in_region(
-                        first_day,
-                        county=sub.county if sub.scope == "county" else None,
-                        city=sub.city if sub.scope in ("county", "city") else None,
+                    by_region[key] = _latest(
+                        await repos.prices.in_region(
+                            first_day,
+                            county=sub.county if sub.scope == "county" else None,
+                            city=sub.city if sub.scope in ("county", "city") else None,
+                        )
                     )
-                    by_region[key] = _latest(rows)
-                sub.last_digest_on = today
-                if not by_region[key]:
+                identity = identities.get(sub.user_id)
+                if not by_region[key] or identity is None:
                     skipped += 1
                     continue
-                queued = await rt.notifier.send(
-                    repos,
-                    sub.user_id,
-                    digest_reply(sub, by_region[key], today),
+                rendered = rt.notifier.render_for(
+                    sub.user_id, digest_reply(sub, by_region[key], today)
+                )
+                row = rt.notifier.row(
+                    rendered, sub.user_id, identity.channel, identity.external_id
+                )
+                row.update(
                     now=rt.clock.now(),
                     kind=f"digest:{TOPIC}",
                     priority=Priority.BULK,
                     dedupe_key=f"digest:{TOPIC}:{sub.user_id}:{today.isoformat()}",
                 )
-                sent += queued is not None
-    return f"queued={sent} without_prices={skipped}"
+                rows.append(row)
+            queued += len(await repos.outbox.enqueue_many(rows))
+    return f"queued={queued} skipped={skipped}"
 
 
 SPECS = (JobSpec("info.price_digest", price_digest, EVERY),)
