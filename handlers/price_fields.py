@@ -71,8 +71,12 @@ class Market:
 
 
 def is_price_post(text: str) -> bool:
-    """``价格 苹果 3.2元/斤 灵宝``: the word 价格, then more (a question about 价格 is not one)."""
-    return text.startswith("价格") and len(text) > 3 and any(ch.isdigit() for ch in text)
+    """``价格 苹果 3.2元/斤 灵宝``, or ``价格 …`` with a number that is not quite right (so the
+    poster hears how to write it); a sentence like 价格补贴2020年… stays a policy question."""
+    text = normalise_digits(text)
+    if POST_RE.match(" ".join(text.split())) is not None:
+        return True
+    return text.startswith(("价格 ", "价格\u3000")) and any(ch.isdigit() for ch in text)
 
 
 def parse_product(text: str) -> str:

@@ -62,6 +62,12 @@ def test_bad_price_posts(text: str, template: str) -> None:
     assert refused.value.template == template
 
 
+def test_policy_sentences_are_not_price_posts() -> None:
+    assert not is_price_post("价格补贴2020年有哪些")
+    assert not is_price_post("价格监测怎么做")
+    assert is_price_post("价格 苹果 3元")  # malformed, but clearly meant as a post
+
+
 def test_amounts_units_days() -> None:
     assert parse_amount("3.20元") == 320 and parse_amount("¥12") == 1200
     assert amount_to_fen("5", "分") == 5 and amount_to_fen("1.5", "角") == 15
