@@ -10,10 +10,11 @@ import hmac
 import json
 import logging
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from aiohttp import web
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ContextTypes, TypeHandler
@@ -26,17 +27,18 @@ from bot.channels.base import (
     split_text,
 )
 from bot.channels.telegram_request import AiohttpRequest
-from bot.messages import Attachment, ContentKind, Incoming, Location, Rendered, Sender
+from bot.messages import ContentKind, Incoming, Location, Rendered, Sender
 from bot.parsing import clean_text, split_command
 from bot.settings import TelegramSettings
+
+if TYPE_CHECKING:
+    from telegram import Bot
 
 log = logging.getLogger("cunzhan.telegram")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
 MAX_WEBHOOK_BODY = 1024 * 1024
-CAPTION_LIMIT = 1024
-PHOTO_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
 def api_urls(api_url: str | None) -> tuple[str, str]:
@@ -56,6 +58,21 @@ def keyboard(rendered: Rendered) -> InlineKeyboardMarkup | None:
     per_row = 2 if len(buttons) > 3 and max(len(o.label) for o in rendered.options) <= 8 else 1
     rows = [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
     return InlineKeyboardMarkup(rows)
+
+
+PHOTO_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+async def send_file(bot: Bot, chat_id: int, rendered: Rendered) -> str:
+    """The reply's attachment after its text: an image as a photo, anything else as a
+    document; the message id."""
+    item = rendered.attachment
+    assert item is not None
+    if item.mime_type in PHOTO_TYPES:
+        message = await bot.send_photo(chat_id, photo=item.content, filename=item.filename)
+    else:
+        message = await bot.send_document(chat_id, document=item.content, filename=item.filename)
+    return str(message.message_id)
 
 
 def to_incoming(update: Update) -> Incoming | None:
@@ -220,22 +237,19 @@ class TelegramChannel:
 
     async def send(self, address: str, rendered: Rendered) -> DeliveryResult:
         bot = self.application.bot
-        item = rendered.attachment
-        as_caption = item is not None and len(rendered.text) <= CAPTION_LIMIT
-        pieces = [] if as_caption else split_text(rendered.text, self.capabilities.max_text_chars)
+        pieces = split_text(rendered.text, self.capabilities.max_text_chars)
         ids: list[str] = []
         try:
             for index, piece in enumerate(pieces):
-                last = index == len(pieces) - 1 and item is None
+                last = index == len(pieces) - 1
                 message = await bot.send_message(
                     chat_id=int(address),
                     text=piece,
                     reply_markup=keyboard(rendered) if last else None,
                 )
                 ids.append(str(message.message_id))
-            if item is not None:
-                message = await self._send_file(int(address), rendered, item, as_caption)
-                ids.append(str(message.message_id))
+            if rendered.attachment is not None:
+                ids.append(await send_file(bot, int(address), rendered))
         except RetryAfter as exc:
             retry = exc.retry_after
             seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)
@@ -254,18 +268,3 @@ class TelegramChannel:
         except NetworkError as exc:
             return DeliveryResult(DeliveryStatus.RETRY, retry_after=5.0, error=str(exc))
         return DeliveryResult(DeliveryStatus.SENT, external_ids=tuple(ids))
-
-    async def _send_file(
-        self, chat_id: int, rendered: Rendered, item: Attachment, as_caption: bool
-    ) -> Message:
-        """An image as a photo, anything else as a document; the buttons go with it."""
-        common = {
-            "chat_id": chat_id,
-            "caption": rendered.text if as_caption else None,
-            "filename": item.filename,
-            "reply_markup": keyboard(rendered),
-        }
-        bot = self.application.bot
-        if item.mime_type in PHOTO_TYPES:
-            return await bot.send_photo(photo=item.content, **common)
-        return await bot.send_document(document=item.content, **common)

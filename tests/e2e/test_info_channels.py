@@ -1,5 +1,5 @@
-"""Prices and information through real channels: the trend chart as a Telegram photo (fake
-Bot API server) and as an image in the web chat; an information item with an image pushed
+"""Prices and information through real channels: the trend chart as a Telegram photo after
+the text (fake Bot API server) and as an image in the web chat; an information item with an image pushed
 through the outbox by the delivery worker, and its 退订 button pressed on Telegram."""
 
 from __future__ import annotations
@@ -39,16 +39,17 @@ async def seed_prices(app, days: int = 6) -> None:
 async def test_price_chart_is_a_telegram_photo(fake, telegram_app) -> None:
     await seed_prices(telegram_app)
     fake.inject_message(601, "苹果多少钱")
-    [answer] = await fake.wait_for_sent(1, chat_id=601)
-    assert answer.method == "sendPhoto"
-    assert "灵宝市　3.00元/斤" in answer.text and "导入（prices.csv）" in answer.text
-    assert "附图：近 6 天全省苹果日均价走势" in answer.text
-    photo = answer.params["photo"]
+    text, chart = await fake.wait_for_sent(2, chat_id=601)
+    assert text.method == "sendMessage"
+    assert "灵宝市　3.00元/斤" in text.text and "导入（prices.csv）" in text.text
+    assert "附图：近 6 天全省苹果日均价走势" in text.text
+    assert chart.method == "sendPhoto"
+    photo = chart.params["photo"]
     assert photo["data"].startswith(b"\x89PNG") and photo["filename"] == "price_trend.png"
     fake.inject_message(601, "梨多少钱")
-    sent = await fake.wait_for_sent(2, chat_id=601)
-    assert sent[1].method == "sendMessage" and "没有“梨”的价格记录" in sent[1].text
-
+    sent = await fake.wait_for_sent(3, chat_id=601)
+    assert sent[2].method == "sendMessage" and "没有“梨”的价格记录" in sent[2].text
+    assert len(fake.messages_to(601)) == 3
 
 async def test_image_item_pushed_on_telegram_and_unsubscribed_by_button(
     fake, telegram_app
@@ -77,15 +78,15 @@ async def test_image_item_pushed_on_telegram_and_unsubscribed_by_button(
         )
         assert await publish(repos, app.notifier, item, now=app.clock.now()) == 1
     app.delivery.wake()
-    sent = await fake.wait_for_sent(3, chat_id=602)
-    push = sent[2]
-    assert push.method == "sendPhoto" and "【农业技术】小麦冬灌" in push.text
-    assert push.params["photo"]["data"] == image
+    sent = await fake.wait_for_sent(4, chat_id=602)
+    push, photo = sent[2], sent[3]
+    assert push.method == "sendMessage" and "【农业技术】小麦冬灌" in push.text
+    assert photo.method == "sendPhoto" and photo.params["photo"]["data"] == image
     [[(label, data)]] = fake.buttons(push)
     assert label == "退订农业技术"
     fake.inject_callback(602, data)
-    sent = await fake.wait_for_sent(4, chat_id=602)
-    assert "已退订“农业技术”" in sent[3].text
+    sent = await fake.wait_for_sent(5, chat_id=602)
+    assert "已退订“农业技术”" in sent[4].text
     async with app.db.transaction() as session:
         assert list(await session.scalars(select(Subscription))) == []
 
