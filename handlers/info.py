@@ -89,7 +89,9 @@ async def overview(ctx: Context) -> Reply:
         for t in TOPICS
         if (s := subs.get(t)) is not None
     ]
-    options = [Option("topic_button", f"sub:t:{t}", {"topic": t, "on": t in subs}) for t in TOPICS]
+    options = [
+        Option("info_topic_button", f"sub:t:{t}", {"topic": t, "on": t in subs}) for t in TOPICS
+    ]
     if subs:
         options.append(Option("unsubscribe_all", "sub:u:all"))
     return Reply("info/subscriptions", {"subs": rows}, tuple(options))
@@ -275,9 +277,9 @@ def region_options(ctx: Context, _answers: dict[str, Any]) -> Sequence[Option]:
     own = region_of(ctx)
     options = []
     if own["county"]:
-        options.append(Option("region_county", own["county"], {"county": own["county"]}))
+        options.append(Option("info_region_county", own["county"], {"county": own["county"]}))
     if ctx.role is Role.ADMIN and not ctx.user.county:
-        options.append(Option("region_province", "全省"))
+        options.append(Option("info_region_province", "全省"))
     return options
 
 
@@ -314,7 +316,7 @@ router.form(
                 "topic",
                 "forms/info_post/ask_topic",
                 lambda text, ctx, _: parse_topic(text),
-                options=tuple(Option("topic", t, {"code": t}) for t in TOPICS),
+                options=tuple(Option("info_topic", t, {"code": t}) for t in TOPICS),
             ),
             Step(
                 "region",
@@ -327,7 +329,7 @@ router.form(
                 "forms/info_post/ask_roles",
                 lambda text, ctx, _: parse_roles(text),
                 options=(
-                    Option("roles_all", "all"),
+                    Option("info_roles_all", "all"),
                     *(Option("role", r.value, {"name": r.value}) for r in Role),
                 ),
             ),
@@ -337,7 +339,7 @@ router.form(
                 "confirm",
                 "forms/info_post/ask_confirm",
                 lambda text, ctx, _: parse_confirm(text),
-                options=(Option("confirm_send", "yes"),),
+                options=(Option("info_confirm_send", "yes"),),
             ),
         ),
         on_complete=save_item,

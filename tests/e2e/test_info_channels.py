@@ -1,6 +1,6 @@
 """Prices and information through real channels: the trend chart as a Telegram photo after
-the text (fake Bot API server) and as an image in the web chat; an information item with an image pushed
-through the outbox by the delivery worker, and its 退订 button pressed on Telegram."""
+the text (fake Bot API server) and as an image in the web chat; an information item with
+an image pushed through the outbox by the delivery worker; its 退订 button on Telegram."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ async def test_price_chart_is_a_telegram_photo(fake, telegram_app) -> None:
     sent = await fake.wait_for_sent(3, chat_id=601)
     assert sent[2].method == "sendMessage" and "没有“梨”的价格记录" in sent[2].text
     assert len(fake.messages_to(601)) == 3
+
 
 async def test_image_item_pushed_on_telegram_and_unsubscribed_by_button(
     fake, telegram_app
