@@ -24,6 +24,7 @@ from bot.notify import Notifier
 from bot.render import Renderer, build_environment
 from bot.settings import normalise_database_url
 from bot.tokens import OptionSigner
+from content.regions import Gazetteer
 from handlers.info import publish
 from scheduler.jobs.base import JobRuntime
 from scheduler.jobs.info import price_digest
@@ -125,7 +126,7 @@ async def main(subscribers: int, url: str | None) -> dict[str, object]:
                 roles=[],
                 now=NOW,
             )
-            queued = await publish(repos, notifier, item, now=NOW)
+            queued = await publish(repos, notifier, item, now=NOW, regions=Gazetteer.load())
         fan_out_s = time.perf_counter() - started
         rt = JobRuntime(db=db, notifier=notifier, clock=ManualClock(NOW), timezone="Asia/Shanghai")
         started = time.perf_counter()

@@ -214,7 +214,8 @@ def resolve_region(text: str, regions: Gazetteer) -> dict[str, str | None] | Non
 
 async def post_info(settings: Settings, args: argparse.Namespace) -> int:
     env = build_environment(settings.timezone)
-    region = resolve_region(args.region, Gazetteer.load())
+    regions = Gazetteer.load()
+    region = resolve_region(args.region, regions)
     try:
         topic, title = parse_topic(args.topic), parse_title(args.title)
         if region is None:
@@ -251,7 +252,7 @@ async def post_info(settings: Settings, args: argparse.Namespace) -> int:
                 blob_id=blob_id,
                 **region,
             )
-            count = await publish(repos, notifier, item, now=now)
+            count = await publish(repos, notifier, item, now=now, regions=regions)
             await repos.audit.record(
                 action="info.post",
                 target_type="info_item",

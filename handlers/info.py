@@ -5,6 +5,7 @@ its region and roles (``publish``, also used by ``cunzhan info post``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from bot.context import Context
@@ -12,6 +13,7 @@ from bot.dialogs import Form, Invalid, Step
 from bot.messages import Incoming, Option, Reply
 from bot.notify import Notifier
 from bot.router import Router
+from content.regions import Gazetteer
 from storage.models import InfoItem, Priority, Role
 from storage.repositories import Repositories
 
@@ -78,12 +80,12 @@ async def subscriptions(msg: Incoming, ctx: Context) -> list[Reply]:
 
 async def overview(ctx: Context) -> Reply:
     subs = {s.topic: s for s in await ctx.repos.subscriptions.for_user(ctx.user.id)}
+    region = region_of(ctx)
     rows = [
         {
             "topic": s.topic,
             "scope": s.scope,
-            "county": s.county,
-            "city": s.city,
+            **region,
             "digest_time": s.digest_time,
         }
         for t in TOPICS
@@ -138,7 +140,7 @@ async def _subscribe(ctx: Context, topic: str, scope: str) -> list[Reply]:
     region = region_of(ctx)
     if scope not in ("county", "city", "province") or (scope != "province" and not region["city"]):
         return [Reply("system/stale_option")]
-    await ctx.repos.subscriptions.subscribe(ctx.user.id, topic, scope=scope, now=ctx.now, **region)
+    await ctx.repos.subscriptions.subscribe(ctx.user.id, topic, scope=scope, now=ctx.now)
     data = {"topic": topic, "scope": scope, **region}
     if topic != "price":
         return [Reply("info/subscribed", data, (Option("back_to_topics", "/subscribe"),))]
@@ -261,7 +263,7 @@ async def parse_body(text: str, ctx: Context, answers: dict[str, Any]) -> str:
         answers["topic"],
         scope=region["scope"],
         county=region["county"],
-        city=region["city"],
+        city_counties=counties_of(ctx.services.regions, region["city"]),
         roles=answers["roles"],
     )
     return body
@@ -295,7 +297,8 @@ async def save_item(ctx: Context, answers: dict[str, Any]) -> list[Reply]:
         author_label=ctx.user.display_name or None,
         **region,
     )
-    count = await publish(ctx.repos, ctx.services.notifier, item, now=ctx.now)
+    notifier, regions = ctx.services.notifier, ctx.services.regions
+    count = await publish(ctx.repos, notifier, item, now=ctx.now, regions=regions)
     await ctx.repos.audit.record(
         action="info.post",
         target_type="info_item",
@@ -384,17 +387,24 @@ def push_reply(item: InfoItem) -> Reply:
     return Reply("info/push", data, options)
 
 
-async def publish(repos: Repositories, notifier: Notifier, item: InfoItem, *, now) -> int:
+def counties_of(regions: Gazetteer, city: str | None) -> list[str]:
+    return [c.name for c in regions.counties_of(city)] if city else []
+
+
+async def publish(
+    repos: Repositories, notifier: Notifier, item: InfoItem, *, now: datetime, regions: Gazetteer
+) -> int:
     """Queue ``item`` for every subscriber in its region and roles, in pages, in the caller's
     transaction; one outbox row per person (dedupe key ``info:<item>:<user>``)."""
     reply = push_reply(item)
+    city_counties = counties_of(regions, item.city)
     queued, after = 0, 0
     while True:
         page = await repos.subscriptions.audience(
             item.topic,
             scope=item.scope,
             county=item.county,
-            city=item.city,
+            city_counties=city_counties,
             roles=item.roles,
             after_user_id=after,
             limit=FAN_OUT_PAGE,

@@ -14,8 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.messages import Option, Reply
+from content.regions import Gazetteer
 from scheduler.jobs.base import JobRuntime, JobSpec
-from storage.models import Price, Priority, Subscription
+from storage.models import Price, Priority
 from storage.repositories import Repositories
 
 EVERY = timedelta(minutes=15)
@@ -33,7 +34,20 @@ def _latest(rows: list[Price]) -> list[Price]:
     return sorted(seen.values(), key=lambda r: (r.product, -r.observed_on.toordinal(), r.market))
 
 
-def digest_reply(sub: Subscription, rows: list[Price], today: date) -> Reply:
+Region = tuple[str, str | None, str | None]  # (scope, county, city)
+
+
+def region_for(scope: str, county: str | None, regions: Gazetteer) -> Region:
+    """The digest's region from the person's current county (the province without one)."""
+    found = regions.county(county) if county else None
+    if scope == "province" or found is None:
+        return ("province", None, None)
+    if scope == "city":
+        return ("city", None, found.city)
+    return ("county", found.name, found.city)
+
+
+def digest_reply(region: Region, rows: list[Price], today: date) -> Reply:
     shown = [
         {
             "product": r.product,
@@ -46,9 +60,9 @@ def digest_reply(sub: Subscription, rows: list[Price], today: date) -> Reply:
     ]
     data: dict[str, Any] = {
         "day": today,
-        "scope": sub.scope,
-        "county": sub.county,
-        "city": sub.city,
+        "scope": region[0],
+        "county": region[1],
+        "city": region[2],
         "rows": shown,
         "more": max(0, len(rows) - SHOWN),
     }
@@ -60,7 +74,8 @@ async def price_digest(rt: JobRuntime, slot: datetime) -> str:
     local = slot.astimezone(ZoneInfo(rt.timezone))
     today, hhmm = local.date(), local.strftime("%H:%M")
     first_day = today - timedelta(days=DAYS - 1)
-    by_region: dict[tuple[str, str | None, str | None], list[Price]] = {}
+    by_region: dict[Region, list[Price]] = {}
+    regions: Gazetteer | None = None
     queued = skipped = 0
     while True:
         async with rt.db.transaction() as session:
@@ -70,25 +85,23 @@ async def price_digest(rt: JobRuntime, slot: datetime) -> str:
             )
             if not due:
                 break
-            identities = await repos.subscriptions.reachable_identities([s.user_id for s in due])
+            regions = regions or Gazetteer.load()
+            users = [sub.user_id for sub, _ in due]
+            identities = await repos.subscriptions.reachable_identities(users)
             rows = []
-            for sub in due:
+            for sub, county in due:
                 sub.last_digest_on = today
-                key = (sub.scope, sub.county, sub.city)
+                key = region_for(sub.scope, county, regions)
                 if key not in by_region:
                     by_region[key] = _latest(
-                        await repos.prices.in_region(
-                            first_day,
-                            county=sub.county if sub.scope == "county" else None,
-                            city=sub.city if sub.scope in ("county", "city") else None,
-                        )
+                        await repos.prices.in_region(first_day, county=key[1], city=key[2])
                     )
                 identity = identities.get(sub.user_id)
                 if not by_region[key] or identity is None:
                     skipped += 1
                     continue
                 rendered = rt.notifier.render_for(
-                    sub.user_id, digest_reply(sub, by_region[key], today)
+                    sub.user_id, digest_reply(key, by_region[key], today)
                 )
                 row = rt.notifier.row(
                     rendered, sub.user_id, identity.channel, identity.external_id

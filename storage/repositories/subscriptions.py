@@ -31,14 +31,7 @@ class SubscriptionRepository:
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def subscribe(
-        self,
-        user_id: int,
-        topic: str,
-        *,
-        scope: str,
-        county: str | None,
-        city: str | None,
-        now: datetime,
+        self, user_id: int, topic: str, *, scope: str, now: datetime
     ) -> Subscription:
         """Subscribe, or change the region of an existing subscription to ``topic``."""
         if scope not in SCOPES:
@@ -48,8 +41,6 @@ class SubscriptionRepository:
             row = Subscription(user_id=user_id, topic=topic, created_at=now)
             self.session.add(row)
         row.scope, row.updated_at = scope, now
-        row.county = county if scope == "county" else None
-        row.city = city if scope in ("county", "city") else None
         await self.session.flush()
         return row
 
@@ -71,24 +62,31 @@ class SubscriptionRepository:
         return result.rowcount or 0
 
     def _audience(
-        self, topic: str, scope: str, county: str | None, city: str | None, roles: Sequence[str]
+        self,
+        topic: str,
+        scope: str,
+        county: str | None,
+        city_counties: Sequence[str],
+        roles: Sequence[str],
     ):
-        """Subscribers of ``topic`` whose region overlaps the item's region, in ``roles``."""
+        """Subscribers of ``topic`` whose region (around their current county) overlaps the
+        item's: ``county`` for a county item, ``city_counties`` the counties of its city."""
         stmt = (
             select(Subscription.user_id)
             .join(User, User.id == Subscription.user_id)
             .where(Subscription.topic == topic)
         )
+        in_city = User.county.in_(list(city_counties))
         if scope == "county":
             stmt = stmt.where(
                 or_(
                     Subscription.scope == "province",
-                    (Subscription.scope == "city") & (Subscription.city == city),
-                    (Subscription.scope == "county") & (Subscription.county == county),
+                    (Subscription.scope == "city") & in_city,
+                    (Subscription.scope == "county") & (User.county == county),
                 )
             )
         elif scope == "city":
-            stmt = stmt.where(or_(Subscription.scope == "province", Subscription.city == city))
+            stmt = stmt.where(or_(Subscription.scope == "province", in_city))
         if roles:
             stmt = stmt.where(User.role.in_(list(roles)))
         return stmt
@@ -99,21 +97,27 @@ class SubscriptionRepository:
         *,
         scope: str,
         county: str | None,
-        city: str | None,
+        city_counties: Sequence[str],
         roles: Sequence[str] = (),
         after_user_id: int = 0,
         limit: int = 1000,
     ) -> list[int]:
         """One page (by user id) of the people an item for this region and roles reaches."""
-        stmt = self._audience(topic, scope, county, city, roles)
+        stmt = self._audience(topic, scope, county, city_counties, roles)
         stmt = stmt.where(Subscription.user_id > after_user_id)
         stmt = stmt.order_by(Subscription.user_id).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
 
     async def audience_size(
-        self, topic: str, *, scope: str, county: str | None, city: str | None, roles: Sequence[str]
+        self,
+        topic: str,
+        *,
+        scope: str,
+        county: str | None,
+        city_counties: Sequence[str],
+        roles: Sequence[str],
     ) -> int:
-        stmt = self._audience(topic, scope, county, city, roles).subquery()
+        stmt = self._audience(topic, scope, county, city_counties, roles).subquery()
         return (await self.session.execute(select(func.count()).select_from(stmt))).scalar_one()
 
     async def reachable_identities(self, user_ids: Sequence[int]) -> dict[int, Identity]:
@@ -132,10 +136,12 @@ class SubscriptionRepository:
 
     async def due_digests(
         self, topic: str, *, today: date, local_time: str, limit: int = 500
-    ) -> list[Subscription]:
-        """Subscriptions whose digest time has come today and that have not had today's."""
+    ) -> list[tuple[Subscription, str | None]]:
+        """Subscriptions whose digest time has come today and that have not had today's,
+        each with the person's current county."""
         stmt = (
-            select(Subscription)
+            select(Subscription, User.county)
+            .join(User, User.id == Subscription.user_id)
             .where(
                 Subscription.topic == topic,
                 Subscription.digest_time.is_not(None),
@@ -145,7 +151,7 @@ class SubscriptionRepository:
             .order_by(Subscription.id)
             .limit(limit)
         )
-        return list((await self.session.execute(stmt)).scalars())
+        return [(row[0], row[1]) for row in (await self.session.execute(stmt)).all()]
 
     async def last_push_topic(self, user_id: int) -> str | None:
         """The topic of the newest topic push queued for this person (what 退订 refers to)."""

@@ -156,3 +156,17 @@ async def test_unsubscribe_without_any_push_asks_which(core) -> None:
     replies = await chat.say("退订")
     assert "要退订哪个栏目" in joined(replies) and "价格行情" in labels(replies)
     assert "没有订阅任何信息" in joined(await chat.say("退订全部"))
+
+
+async def test_subscriptions_follow_a_corrected_county(core) -> None:
+    chat = await person(core, "mover", "滑县")
+    await subscribe(chat, "教育", "本县")
+    await verify_dialog(chat, [("/profile", "称呼"), ("不变", "哪个县"), ("灵宝", "村")])
+    await chat.say("跳过")
+    assert "教育（灵宝市）" in joined(await chat.say("/subscribe"))
+    old = await staff_of(core, "滑县", user="old")
+    new = await staff_of(core, "灵宝市", user="new")
+    assert "没有订阅者" in joined(await old.say("/post 教育 滑县 旧县通知 不应收到。"))
+    assert "推送给 1 位" in joined(await new.say("/post 教育 灵宝 新县通知 应当收到。"))
+    [row] = await outbox(core)
+    assert "新县通知" in row.text

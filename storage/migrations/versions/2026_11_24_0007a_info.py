@@ -86,8 +86,6 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("topic", sa.String(length=16), nullable=False),
         sa.Column("scope", sa.String(length=8), nullable=False),
-        sa.Column("county", sa.String(length=32), nullable=True),
-        sa.Column("city", sa.String(length=32), nullable=True),
         sa.Column("digest_time", sa.String(length=5), nullable=True),
         sa.Column("last_digest_on", sa.Date(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -104,7 +102,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_subscriptions_topic_scope",
         "subscriptions",
-        ["topic", "scope", "city", "county"],
+        ["topic", "scope"],
         unique=False,
     )
 
