@@ -123,10 +123,12 @@ async def topic_menu(ctx: Context, topic: str) -> Reply:
 async def subscription_option(msg: Incoming, ctx: Context) -> list[Reply]:
     """Buttons of the topic menu: ``sub:t|s|d|u:<topic>[:<value>]``."""
     action, topic, value = [*(msg.option or "").split(":"), "", "", ""][1:4]
-    if action == "u":
-        return await _unsubscribe(ctx, None if topic == "all" else topic)
+    if action == "u" and topic == "all":
+        return await _unsubscribe(ctx, None)
     if topic not in TOPICS:
         return [Reply("system/stale_option")]
+    if action == "u":
+        return await _unsubscribe(ctx, topic)
     if action == "t":
         return [await topic_menu(ctx, topic)]
     if action == "s":
@@ -164,8 +166,10 @@ async def _digest_time(ctx: Context, topic: str, value: str) -> list[Reply]:
 @router.option("unsub")
 async def unsubscribe_button(msg: Incoming, ctx: Context) -> list[Reply]:
     """The 退订 button every push carries: ``unsub:<topic>``."""
-    topic = (msg.option or "").split(":", 1)[1] if ":" in (msg.option or "") else ""
-    return await _unsubscribe(ctx, topic if topic in TOPICS else None)
+    topic = (msg.option or "").partition(":")[2]
+    if topic not in TOPICS:
+        return [Reply("system/stale_option")]
+    return await _unsubscribe(ctx, topic)
 
 
 @router.text(match=is_unsubscribe)
