@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot import logs
 from bot.clock import SystemClock
+from bot.info_cli import add_commands, import_prices, post_info
 from bot.settings import Settings, SettingsError, load_settings
 from storage import migrate
 from storage.db import Database
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--month", required=True, help="YYYY-MM")
         if name == "export":
             command.add_argument("--out", required=True, help="the .xlsx file to write")
+    add_commands(sub)
     return parser
 
 
@@ -179,6 +181,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_invite(settings, args))
     if command == "ledger":
         return asyncio.run(_ledger(settings, args))
+    if command == "prices":
+        return asyncio.run(import_prices(settings, args))
+    if command == "info":
+        return asyncio.run(post_info(settings, args))
     return asyncio.run(_db(settings, args))
 
 

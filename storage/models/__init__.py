@@ -4,11 +4,14 @@ from storage.models.audit import AuditEntry
 from storage.models.dialog_state import DialogState
 from storage.models.identity import Identity
 from storage.models.inbox import InboxItem, InboxStatus
+from storage.models.info_item import InfoItem
 from storage.models.invite import Invite
 from storage.models.job_run import JobRun
 from storage.models.order import Order, OrderKind, OrderStatus
 from storage.models.outbox import Blob, OutboxMessage, OutboxStatus, Priority
 from storage.models.person import Person
+from storage.models.price import Price
+from storage.models.subscription import Subscription
 from storage.models.user import Role, User
 
 __all__ = [
@@ -18,6 +21,7 @@ __all__ = [
     "Identity",
     "InboxItem",
     "InboxStatus",
+    "InfoItem",
     "Invite",
     "JobRun",
     "Order",
@@ -26,7 +30,9 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Person",
+    "Price",
     "Priority",
     "Role",
+    "Subscription",
     "User",
 ]

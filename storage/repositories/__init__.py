@@ -10,11 +10,14 @@ from storage.crypto import PiiCipher
 from storage.repositories.audit import AuditRepository
 from storage.repositories.dialogs import DialogRepository
 from storage.repositories.inbox import InboxRepository
+from storage.repositories.info_items import InfoItemRepository
 from storage.repositories.invites import InviteRepository, Redeemed, RedeemOutcome
 from storage.repositories.jobs import JobRunRepository
 from storage.repositories.orders import OrderRepository, OrderTotals
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PeopleRepository
+from storage.repositories.prices import PriceRepository, Recorded
+from storage.repositories.subscriptions import SubscriptionRepository
 from storage.repositories.users import UserRepository
 
 
@@ -32,6 +35,9 @@ class Repositories:
     jobs: JobRunRepository
     inbox: InboxRepository
     orders: OrderRepository
+    subscriptions: SubscriptionRepository
+    info_items: InfoItemRepository
+    prices: PriceRepository
 
     @classmethod
     def on(cls, session: AsyncSession, pii: PiiCipher | None = None) -> Repositories:
@@ -47,6 +53,9 @@ class Repositories:
             jobs=JobRunRepository(session),
             inbox=InboxRepository(session),
             orders=OrderRepository(session),
+            subscriptions=SubscriptionRepository(session),
+            info_items=InfoItemRepository(session),
+            prices=PriceRepository(session),
         )
 
 
@@ -54,14 +63,18 @@ __all__ = [
     "AuditRepository",
     "DialogRepository",
     "InboxRepository",
+    "InfoItemRepository",
     "InviteRepository",
     "JobRunRepository",
     "OrderRepository",
     "OrderTotals",
     "OutboxRepository",
     "PeopleRepository",
+    "PriceRepository",
+    "Recorded",
     "RedeemOutcome",
     "Redeemed",
     "Repositories",
+    "SubscriptionRepository",
     "UserRepository",
 ]
