@@ -15,7 +15,7 @@ from tests.factories import ChatDriver, joined, labels, verify_dialog
 
 # 18-digit IDs with valid check digits (GB 11643).
 ID_1 = "11010519491231002X"
-ID_2 = "110105199001011234"
+ID_2 = "110105199001011232"
 
 
 def valid_id(body: str) -> str:
@@ -124,3 +124,203 @@ async def test_refusing_consent_stores_nothing(core) -> None:
     assert await count(core, Person) == 0
     assert await count(core, Registration) == 0
     assert await count(core, AuditEntry, AuditEntry.action == "training.register") == 0
+
+
+async def register_quick(chat: ChatDriver, name: str, phone: str, title: str) -> str:
+    """Register through the form without an ID number; the final reply's text."""
+    await open_course(chat, title)
+    for said in ("[我要报名]", name, phone, "跳过", "滑县", "跳过", "李庄村", "[其他]", "[否]"):
+        if said.startswith("["):
+            await chat.press(said[1:-1])
+        else:
+            await chat.say(said)
+    await chat.press("跳过")
+    return joined(await chat.press("同意"))
+
+
+async def outbox_texts(core, user_external: str) -> list[str]:
+    async with core.db.transaction() as session:
+        repos = Repositories.on(session)
+        user = await repos.users.by_identity("test", user_external)
+        rows = await session.scalars(
+            select(OutboxMessage.text)
+            .where(OutboxMessage.user_id == user.id)
+            .order_by(OutboxMessage.id)
+        )
+        return list(rows)
+
+
+async def test_full_course_waiting_list_and_promotion_in_order(core) -> None:
+    staff = await staff_chat(core)
+    await create_course(staff, title="网店运营班", capacity=2)
+    chats = [await household(core, f"h{i}") for i in range(4)]
+    texts = [
+        await register_quick(chat, f"学员{i}", f"1390000000{i}", "网店运营班")
+        for i, chat in enumerate(chats)
+    ]
+    assert "报名成功" in texts[0] and "报名成功" in texts[1]
+    assert "候补名单，排第 1 位" in texts[2] and "排第 2 位" in texts[3]
+    await verify_dialog(chats[3], [("/my_courses", "候补第 2 位")])
+    # The second trainee cancels: the first on the waiting list gets the seat and is told.
+    await verify_dialog(
+        chats[1],
+        [
+            ("我的培训", "网店运营班"),
+            ("[取消报名：网店运营班]", "确定要取消报名"),
+            ("[确认取消报名]", "已取消报名"),
+        ],
+    )
+    assert any("从候补转为正式报名" in t for t in await outbox_texts(core, "h2"))
+    assert await outbox_texts(core, "h3") == []
+    await verify_dialog(chats[3], [("/my_courses", "候补第 1 位")])
+    async with core.db.transaction() as session:
+        statuses = list(
+            await session.scalars(select(Registration.status).order_by(Registration.id))
+        )
+    assert statuses == ["confirmed", "cancelled", "confirmed", "waiting"]
+    # The cancelled trainee registers again: to the back of the queue, not their old seat.
+    assert "候补名单，排第 2 位" in await register_quick(
+        chats[1], "学员1", "13900000001", "网店运营班"
+    )
+
+
+async def test_duplicate_phone_invalid_id_and_staff_entry(core) -> None:
+    staff = await staff_chat(core)
+    await create_course(staff)
+    chat = await household(core, "h1")
+    assert "报名成功" in await register_quick(chat, "王五", "13700001111", "直播带货入门班")
+    await open_course(staff, "直播带货入门班")
+    await verify_dialog(
+        staff,
+        [
+            ("[代人报名]", ["替别人报名", "学员的姓名"]),
+            ("王五", "学员的手机号"),
+            ("13700001111", "已经报名了“直播带货入门班”"),
+            ("[跳过]", "身份证号"),
+            ("110105194912310021", "校验"),
+            ("11010519491231002", "18 位"),
+            (ID_2, "哪个县"),
+            ("[保持不变]", "乡镇"),
+            ("跳过", "哪个村"),
+            ("[保持不变]", "哪一类"),
+            ("残疾", "建档立卡"),
+            ("否", "想学什么"),
+            ("跳过", "学员刚才填写"),
+            ("同意", ["服务站代王五报名", "110105********1232"]),
+        ],
+    )
+    async with core.db.transaction() as session:
+        rows = (await session.execute(select(Registration, Person).join(Person))).all()
+    assert len(rows) == 2
+    entered = rows[1]
+    assert entered[0].entered_by is not None and entered[0].user_id is None
+    assert entered[1].phone is None and entered[1].category == "残疾人"
+    assert entered[1].village == "王庄村" and entered[1].created_by == entered[0].entered_by
+    # The ID number now registered cannot register the same course again.
+    await open_course(staff, "直播带货入门班")
+    await verify_dialog(
+        staff,
+        [("[代人报名]", "姓名"), ("赵六", "手机号"), ("跳过", "身份证号"), (ID_2, "已经报名了")],
+    )
+    roster = joined(await staff.say("取消"))
+    assert "已取消" in roster
+
+
+async def test_cancel_back_and_restart_in_the_middle_of_the_form(
+    core, settings_for, clock
+) -> None:
+    from bot.app import CunzhanApp
+
+    staff = await staff_chat(core)
+    await create_course(staff)
+    chat = await household(core, "h1")
+    await open_course(chat, "直播带货入门班")
+    await verify_dialog(
+        chat,
+        [
+            ("[我要报名]", "姓名"),
+            ("张三", "手机号"),
+            ("12345", "11 位"),
+            ("返回", "姓名"),
+            ("张三丰", "手机号"),
+            ("取消", "已取消“培训报名”"),
+        ],
+    )
+    assert await count(core, Person) == 0
+    await open_course(chat, "直播带货入门班")
+    await verify_dialog(
+        chat, [("[我要报名]", "姓名"), ("张三", "手机号"), ("13800001234", "身份证")]
+    )
+    # A new process on the same database continues at the same step.
+    url = core.settings.database.url
+    restarted = CunzhanApp(settings_for(url), clock=clock)
+    try:
+        again = ChatDriver(restarted.dispatcher, user="h1")
+        await verify_dialog(
+            again,
+            [
+                ("跳过", "哪个县"),
+                ("滑县", "乡镇"),
+                ("跳过", "哪个村"),
+                ("李庄村", "哪一类"),
+                ("贫困户", "建档立卡"),
+                ("是", "想学什么"),
+                ("跳过", "同意吗"),
+                ("同意", ["报名成功", "138****1234"]),
+            ],
+        )
+    finally:
+        await restarted.db.dispose()
+    assert await count(core, Registration) == 1
+
+
+async def test_attendance_by_buttons_and_phone(core, clock) -> None:
+    staff = await staff_chat(core)
+    course = await create_course(staff)
+    chats = [await household(core, f"h{i}") for i in range(3)]
+    for i, chat in enumerate(chats):
+        await register_quick(chat, f"学员{i}", f"1390000000{i}", "直播带货入门班")
+    await open_course(staff, "直播带货入门班")
+    await verify_dialog(staff, [("[点名签到]", "开课当天才能签到")])
+    clock.set(course.starts_at + timedelta(hours=1))
+    await staff.say("/courses")
+    await verify_dialog(
+        staff,
+        [
+            ("[11-10 直播带货入门班]", "课程已经开始"),
+            ("[点名签到]", "已到 0/3 人"),
+            ("[学员0 139****0000]", "已到 1/3 人"),
+            (f"签到 {course.id} １３９０００００００２", "已到 2/3 人"),
+            (f"/checkin {course.id} 13900000009", "没有手机号 139****0009"),
+        ],
+    )
+    assert labels(staff.last) == []
+    await staff.say("/courses")
+    await staff.press("11-10 直播带货入门班")
+    await verify_dialog(staff, [("[点名签到]", "已到 2/3 人")])
+    assert "学员1 139****0001" in labels(staff.last)
+    # A household cannot take attendance.
+    await verify_dialog(chats[0], [(f"签到 {course.id} 13900000001", "没有使用这项功能的权限")])
+
+
+async def test_cancel_and_edit_course_tell_trainees_through_the_outbox(core) -> None:
+    staff = await staff_chat(core)
+    await create_course(staff, capacity=1)
+    first, second = await household(core, "h1"), await household(core, "h2")
+    await register_quick(first, "甲", "13900000001", "直播带货入门班")
+    assert "候补" in await register_quick(second, "乙", "13900000002", "直播带货入门班")
+    await open_course(staff, "直播带货入门班")
+    await staff.press("修改课程")
+    for answer in ("不变", "不变", "不变", "县农业局二楼", "不变", "不变", "2", "不变", "不变"):
+        await staff.say(answer)
+    text = joined(staff.last)
+    assert "已修改" in text and "已通知 2 位" in text and "1 位候补学员已转为正式" in text
+    assert any("县农业局二楼" in t for t in await outbox_texts(core, "h1"))
+    assert any("从候补转为正式报名" in t for t in await outbox_texts(core, "h2"))
+    await open_course(staff, "直播带货入门班")
+    await verify_dialog(
+        staff,
+        [("[取消课程]", "已报名 2 人"), ("[确认取消课程]", "已通知 2 位学员")],
+    )
+    assert any("已取消" in t for t in await outbox_texts(core, "h1"))
+    await verify_dialog(first, [("/courses", "暂时没有培训课程")])
