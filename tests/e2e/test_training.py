@@ -324,3 +324,63 @@ async def test_cancel_and_edit_course_tell_trainees_through_the_outbox(core) -> 
     )
     assert any("已取消" in t for t in await outbox_texts(core, "h1"))
     await verify_dialog(first, [("/courses", "暂时没有培训课程")])
+
+
+async def press_raw(chat: ChatDriver, label: str):
+    """Press a button and keep the rendered replies whole (with their attachments)."""
+    from tests.factories import as_dicts, find_token, incoming
+
+    rendered = await chat.dispatcher.handle(
+        incoming(option=find_token(chat.last, label), user=chat.user)
+    )
+    chat.last = as_dicts(rendered)
+    return rendered
+
+
+async def test_archive_figures_export_and_subsidy_list(core, clock) -> None:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    staff = await staff_chat(core)
+    course = await create_course(staff)
+    chat = await household(core, "h1")
+    await open_course(chat, "直播带货入门班")
+    await verify_dialog(chat, REGISTRATION)
+    await chat.press("同意")
+    await register_quick(await household(core, "h2"), "李四", "13900000002", "直播带货入门班")
+    clock.set(course.starts_at + timedelta(hours=2))
+    await staff.say(f"签到 {course.id} 13812345678")
+    await verify_dialog(
+        staff,
+        [
+            ("/trainees", ["学员 2 人", "报名 2 人次", "参训 1 人次", "建档立卡 1 人次"]),
+            ("[补贴名单]", ["张三 138****5678 王庄村", "出勤 1 次"]),
+        ],
+    )
+    assert "李四" not in joined(staff.last)
+    await staff.say("/trainees")
+    rendered = await press_raw(staff, "导出学员档案")
+    assert "已隐去中间数字" in rendered[0].text
+    sheet = load_workbook(BytesIO(rendered[0].attachment.content))["学员档案"]
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[1][:5] == ("张三", "女", "1949-12-31", "138****5678", "110105********002X")
+    assert values[1][-1] == "是" and values[2][-1] == "否"
+    assert len(values) == 3
+    admin = ChatDriver(core.dispatcher, user="admin")
+    await admin.say(f"/bind {await issue_invite(core.db, 'admin')}")
+    await admin.say("/trainees")
+    rendered = await press_raw(admin, "导出学员档案")
+    assert "完整手机号和身份证号" in rendered[0].text
+    book = load_workbook(BytesIO(rendered[0].attachment.content))
+    first = next(book["学员档案"].iter_rows(min_row=2, values_only=True))
+    assert first[3:5] == ("13812345678", ID_1)
+    assert [r[0] for r in book["补贴名单"].iter_rows(min_row=2, values_only=True)] == ["张三"]
+    async with core.db.transaction() as session:
+        exports = list(
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == "trainees.export"))
+        )
+    assert [e.details["full_numbers"] for e in exports] == [False, True]
+    assert [e.target_id for e in exports] == ["滑县", "all"]
+    # A household has no archive.
+    assert "没有使用这项功能的权限" in joined(await chat.say("/trainees"))
