@@ -66,7 +66,7 @@ def parse_village(text: str) -> str:
 
 def parse_phone(text: str) -> str:
     """An 11-digit mainland mobile number; spaces, dashes and +86 are tolerated."""
-    digits = re.sub(r"[\s\-()（）]", "", normalise_digits(text))
+    digits = re.sub(r"[\s\-()（）\uff0d\u2010-\u2015]", "", normalise_digits(text))
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):
