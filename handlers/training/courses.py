@@ -9,6 +9,7 @@ from bot.context import Context
 from bot.dialogs import Form, Invalid, Step
 from bot.messages import Incoming, Option, Reply
 from handlers.fields import (
+    normalise_digits,
     parse_count,
     parse_county,
     parse_end_time,
@@ -72,6 +73,16 @@ async def course_page(ctx: Context, course: Course) -> Reply:
 async def _course(ctx: Context, value: str) -> Course | None:
     course_id = parse_id(value.split(":")[1]) if value.count(":") >= 1 else None
     return None if course_id is None else await ctx.repos.training.course(course_id)
+
+
+@router.command("course", aliases=(), summary="help_course")
+async def course_by_number(msg: Incoming, ctx: Context) -> list[Reply]:
+    """``/course <课程编号>``: one course's page, for a number staff passed on."""
+    course_id = parse_id(normalise_digits(msg.args[0])) if len(msg.args) == 1 else None
+    course = None if course_id is None else await ctx.repos.training.course(course_id)
+    if course is None:
+        return [Reply("training/course_missing")]
+    return [await course_page(ctx, course)]
 
 
 @router.option("tview")
