@@ -54,20 +54,34 @@ async def list_courses(msg: Incoming, ctx: Context) -> list[Reply]:
 
 async def course_page(ctx: Context, course: Course) -> Reply:
     seats = await ctx.repos.training.seats(course.id)
-    options: list[Option] = []
+    mine = await ctx.repos.training.for_user_on(course.id, ctx.user.id)
     started = course.starts_at <= ctx.now
-    if course.is_open and not started:
+    options: list[Option] = []
+    if mine is not None:
+        options.append(Option("unregister", f"tunreg:{mine.id}", {"title": course.title}))
+    elif course.is_open and not started:
         options.append(Option("course_register", f"treg:{course.id}"))
     if can_manage(ctx, course):
-        if course.is_open and not started:
-            options.append(Option("course_register_other", f"tregfor:{course.id}"))
-        options.append(Option("course_roster", f"troster:{course.id}"))
-        if course.is_open:
-            options.append(Option("course_attendance", f"tatt:{course.id}"))
-            options.append(Option("course_edit", f"tedit:{course.id}"))
-            options.append(Option("course_cancel", f"tcancel:{course.id}"))
-    data = {**course_data(course, seats), "started": started}
+        options.extend(_manage_options(course, started))
+    data = {
+        **course_data(course, seats),
+        "started": started,
+        "mine": mine.status if mine is not None else None,
+        "position": await ctx.repos.training.waiting_position(mine) if mine else None,
+    }
     return Reply("training/course_page", data, tuple(options))
+
+
+def _manage_options(course: Course, started: bool) -> list[Option]:
+    options = []
+    if course.is_open and not started:
+        options.append(Option("course_register_other", f"tregfor:{course.id}"))
+    options.append(Option("course_roster", f"troster:{course.id}"))
+    if course.is_open:
+        options.append(Option("course_attendance", f"tatt:{course.id}"))
+        options.append(Option("course_edit", f"tedit:{course.id}"))
+        options.append(Option("course_cancel", f"tcancel:{course.id}"))
+    return options
 
 
 async def _course(ctx: Context, value: str) -> Course | None:

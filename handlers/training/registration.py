@@ -28,6 +28,7 @@ from handlers.training.common import (
 )
 from handlers.training.courses import tell_promoted
 from storage.models import Course, Person, Registration
+from storage.repositories.training import Enrolled
 
 YES = frozenset({"是", "对", "有", "yes", "y", "1"})
 NO = frozenset({"否", "不是", "没有", "no", "n", "0"})
@@ -51,6 +52,8 @@ async def register_self(msg: Incoming, ctx: Context) -> list[Reply]:
     course = await _open_course(ctx, msg.option or "")
     if isinstance(course, Reply):
         return [course]
+    if await ctx.repos.training.for_user_on(course.id, ctx.user.id) is not None:
+        return [Reply("training/duplicate", course_data(course))]
     person = await ctx.repos.people.for_user(ctx.user.id)
     known: dict[str, Any] = {"county": ctx.user.county, "village": ctx.user.village}
     if person is not None:
@@ -229,19 +232,15 @@ async def complete_registration(ctx: Context, answers: dict[str, Any]) -> list[R
     card = answers.get("id_card")
     id_number = ctx.services.pii.decrypt(card["enc"]) if card else None
     id_hash = ctx.services.pii.lookup_hash(id_number) if id_number else None
-    if await ctx.repos.training.duplicate(course.id, phone=answers.get("phone"), id_hash=id_hash):
+    training = ctx.repos.training
+    person = await _find(ctx, answers, id_number)
+    if await training.duplicate(course.id, phone=answers.get("phone"), id_hash=id_hash) or (
+        person is not None and await training.active_for_person(course.id, person.id)
+    ):
         return [Reply("training/duplicate", course_data(course))]
-    person = await _find_or_create(ctx, answers, id_number)
-    if id_number is not None and person.id_hash is None:
-        ctx.repos.people.set_id_number(
-            person,
-            id_number,
-            birth_date=date.fromisoformat(card["birth_date"]),
-            sex=card["sex"],
-            consent_at=ctx.now,
-        )
+    person = await _fill(ctx, person, answers, id_number)
     for_other = bool(answers.get("for_other"))
-    enrolled = await ctx.repos.training.enrol(
+    enrolled = await training.enrol(
         course,
         person,
         now=ctx.now,
@@ -249,13 +248,26 @@ async def complete_registration(ctx: Context, answers: dict[str, Any]) -> list[R
         entered_by=ctx.user.id if for_other else None,
         interests=answers.get("interests") or (),
     )
+    return await _registered(ctx, course, person, enrolled, id_number, for_other)
+
+
+async def _registered(
+    ctx: Context,
+    course: Course,
+    person: Person,
+    enrolled: Enrolled,
+    id_number: str | None,
+    for_other: bool,
+) -> list[Reply]:
+    """Audit the registration and confirm it with the course's time and place."""
+    reg = enrolled.registration
     await ctx.repos.audit.record(
         action="training.register",
         target_type="registration",
-        target_id=enrolled.registration.id,
+        target_id=reg.id,
         at=ctx.now,
         actor_id=ctx.user.id,
-        details={"course_id": course.id, "status": enrolled.registration.status},
+        details={"course_id": course.id, "status": reg.status, "for_other": for_other},
     )
     data = {
         **course_data(course),
@@ -265,7 +277,7 @@ async def complete_registration(ctx: Context, answers: dict[str, Any]) -> list[R
         "for_other": for_other,
         "waiting_position": enrolled.waiting_position,
     }
-    return [Reply("training/registered", data, _after_options(enrolled.registration, for_other))]
+    return [Reply("training/registered", data, _after_options(reg, for_other))]
 
 
 def _after_options(reg: Registration, for_other: bool) -> tuple[Option, ...]:
@@ -274,31 +286,54 @@ def _after_options(reg: Registration, for_other: bool) -> tuple[Option, ...]:
     return (Option("my_courses", "/my_courses"), Option("course_view", f"tview:{reg.course_id}"))
 
 
-async def _find_or_create(ctx: Context, answers: dict[str, Any], id_number: str | None) -> Person:
-    """The person these answers describe (by ID number, the chat user, or phone and name)."""
+async def _find(ctx: Context, answers: dict[str, Any], id_number: str | None) -> Person | None:
+    """The person these answers describe, if known: by ID number, by the chat user, by phone
+    and name, or (no phone, no ID) by name in the same village."""
     people = ctx.repos.people
-    person = await people.by_id_number(id_number) if id_number else None
-    for_other = bool(answers.get("for_other"))
-    if person is None and not for_other:
+    if id_number is not None:
+        found = await people.by_id_number(id_number)
+        if found is not None:
+            return found
+    if not answers.get("for_other"):
         linked = await people.for_user(ctx.user.id)
         if linked is not None and (linked.id_hash is None or id_number is None):
-            person = linked
-    if person is None and answers.get("phone"):
-        same = [p for p in await people.by_phone(answers["phone"]) if p.name == answers["name"]]
-        person = next((p for p in same if p.id_hash is None or id_number is None), None)
+            return linked
+    if answers.get("phone"):
+        candidates = await people.by_phone(answers["phone"])
+    elif id_number is None:
+        candidates = await people.named(answers["county"], answers["village"], answers["name"])
+        candidates = [p for p in candidates if p.phone is None]
+    else:
+        candidates = []
+    same = [p for p in candidates if p.name == answers["name"]]
+    return next((p for p in same if p.id_hash is None or id_number is None), None)
+
+
+async def _fill(
+    ctx: Context, person: Person | None, answers: dict[str, Any], id_number: str | None
+) -> Person:
+    """Create or update the person record from the answers; the ID number is kept once."""
+    people = ctx.repos.people
     if person is None:
         person = await people.create(name=answers["name"], now=ctx.now, created_by=ctx.user.id)
-    if not for_other and person.user_id is None and await people.for_user(ctx.user.id) is None:
+    mine = not answers.get("for_other")
+    if mine and person.user_id is None and await people.for_user(ctx.user.id) is None:
         person.user_id = ctx.user.id
     person.name = answers["name"]
     person.phone = answers.get("phone") or person.phone
-    person.county = answers["county"]
+    person.county, person.village = answers["county"], answers["village"]
     person.township = answers.get("township") or person.township
-    person.village = answers["village"]
-    person.category = answers["category"]
-    person.poor_registered = answers["poor"]
-    person.consent_at = ctx.now
-    person.updated_at = ctx.now
+    person.category, person.poor_registered = answers["category"], answers["poor"]
+    person.consent_at = person.updated_at = ctx.now
+    card = answers.get("id_card")
+    if id_number is not None and card is not None and person.id_hash is None:
+        people.set_id_number(
+            person,
+            id_number,
+            birth_date=date.fromisoformat(card["birth_date"]),
+            sex=card["sex"],
+            consent_at=ctx.now,
+        )
     return person
 
 

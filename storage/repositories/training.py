@@ -181,6 +181,23 @@ class TrainingRepository:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def active_for_person(self, course_id: int, person_id: int) -> Registration | None:
+        stmt = select(Registration).where(
+            Registration.course_id == course_id,
+            Registration.person_id == person_id,
+            Registration.status.in_(ACTIVE_STATUSES),
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def for_user_on(self, course_id: int, user_id: int) -> Registration | None:
+        """This chat user's active registration on the course, if any."""
+        stmt = select(Registration).where(
+            Registration.course_id == course_id,
+            Registration.user_id == user_id,
+            Registration.status.in_(ACTIVE_STATUSES),
+        )
+        return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()
+
     async def enrol(
         self,
         course: Course,

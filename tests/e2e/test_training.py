@@ -90,6 +90,7 @@ async def test_full_registration_with_consent(core) -> None:
     chat = await household(core, "h1")
     await open_course(chat, "直播带货入门班")
     assert "名额：30 人，已报名 0 人" in joined(chat.last)
+    page = chat.last
     await verify_dialog(chat, REGISTRATION)
     replies = await chat.press("同意")
     text = joined(replies)
@@ -107,9 +108,12 @@ async def test_full_registration_with_consent(core) -> None:
         assert reg.course_id == course.id and reg.status == "confirmed"
         assert reg.interests == ["直播带货", "网店运营"] and reg.entered_by is None
         assert person.user_id == reg.user_id is not None
-    # The same person again: refused before the form starts.
+    # The course page now says so and offers cancelling instead.
     await open_course(chat, "直播带货入门班")
-    assert "已报名 1 人" in joined(chat.last)
+    assert "已报名 1 人" in joined(chat.last) and "您已报名这门课" in joined(chat.last)
+    assert labels(chat.last) == ["取消报名：直播带货入门班"]
+    # The old page's button again: refused before the form starts.
+    chat.last = page
     await verify_dialog(chat, [("[我要报名]", "不用重复报名")])
 
 
@@ -384,3 +388,19 @@ async def test_archive_figures_export_and_subsidy_list(core, clock) -> None:
     assert [e.target_id for e in exports] == ["滑县", "all"]
     # A household has no archive.
     assert "没有使用这项功能的权限" in joined(await chat.say("/trainees"))
+
+
+async def test_staff_entry_without_phone_or_id_is_not_registered_twice(core) -> None:
+    staff = await staff_chat(core)
+    await create_course(staff)
+    answers = ("孙七", "跳过", "跳过", "不变", "跳过", "不变", "贫困户", "是", "跳过", "同意")
+    for expected in ("服务站代孙七报名", "不用重复报名"):
+        await open_course(staff, "直播带货入门班")
+        await staff.press("代人报名")
+        for said in answers:
+            await staff.say(said)
+        assert expected in joined(staff.last)
+    assert await count(core, Person) == 1
+    await open_course(staff, "直播带货入门班")
+    roster = joined(await staff.press("报名名单"))
+    assert "孙七 （无手机号） 贫困户（服务站代报）" in roster
