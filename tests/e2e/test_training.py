@@ -404,3 +404,37 @@ async def test_staff_entry_without_phone_or_id_is_not_registered_twice(core) -> 
     await open_course(staff, "直播带货入门班")
     roster = joined(await staff.press("报名名单"))
     assert "孙七 （无手机号） 贫困户（服务站代报）" in roster
+
+
+async def test_archive_export_from_the_command_line(core, tmp_path) -> None:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from tests.conftest import make_env
+    from tests.e2e.test_cli import cli
+
+    staff = await staff_chat(core)
+    await create_course(staff)
+    chat = await household(core, "h1")
+    await open_course(chat, "直播带货入门班")
+    await verify_dialog(chat, REGISTRATION)
+    await chat.press("同意")
+    env = make_env(core.settings.database.url)
+    out = tmp_path / "archive.xlsx"
+    done = cli(["trainees", "export", "--out", str(out), "--county", "滑"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "1 rows" in done.stderr and ID_1 not in done.stderr + done.stdout
+    row = list(load_workbook(BytesIO(out.read_bytes()))["学员档案"].iter_rows(values_only=True))[1]
+    assert row[3:5] == ("13812345678", ID_1)
+    masked = cli(["trainees", "export", "--out", str(out), "--masked"], env, tmp_path)
+    assert masked.returncode == 0, masked.stderr
+    row = list(load_workbook(BytesIO(out.read_bytes()))["学员档案"].iter_rows(values_only=True))[1]
+    assert row[3:5] == ("138****5678", "110105********002X")
+    async with core.db.transaction() as session:
+        labels_ = list(
+            await session.scalars(
+                select(AuditEntry.actor_label).where(AuditEntry.action == "trainees.export")
+            )
+        )
+    assert labels_ == ["cli", "cli"]
