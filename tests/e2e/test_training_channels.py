@@ -127,3 +127,33 @@ async def test_registration_and_refusal_over_web_chat(app, web) -> None:
         assert (await session.scalars(select(Person))).all() == []
     await verify_dialog(web, [*steps, ("[同意]", ["报名成功", "139****1111"])])
     await verify_dialog(web, [("/courses", "电商基础班"), (f"[{label}]", "已报名 1 人")])
+
+
+async def quick_telegram_registration(chat: TelegramChat, label: str, phone: str) -> str:
+    await chat.say("/courses", "电商基础班")
+    await chat.press(label, "名额")
+    await chat.press("我要报名", "姓名")
+    await chat.say(f"学员{phone[-2:]}", "手机号")
+    await chat.say(phone, "身份证号")
+    await chat.press("跳过", "哪个县")
+    await chat.say("滑县", "乡镇")
+    await chat.press("跳过", "哪个村")
+    await chat.say("王庄村", "哪一类")
+    await chat.press("贫困户", "建档立卡")
+    await chat.press("是", "想学什么")
+    await chat.press("跳过", "同意吗")
+    return await chat.press("同意", "姓名：")
+
+
+async def test_waiting_list_promotion_is_delivered_over_telegram(fake, telegram_app) -> None:
+    label = await make_course(telegram_app.db, capacity=1)
+    first, second = TelegramChat(fake, 6001), TelegramChat(fake, 6002)
+    assert "报名成功" in await quick_telegram_registration(first, label, "13900000001")
+    assert "排第 1 位" in await quick_telegram_registration(second, label, "13900000002")
+    before = len(fake.messages_to(6002))
+    await first.say("我的培训", "电商基础班")
+    await first.press("取消报名", "确定要取消报名")
+    await first.press("确认取消报名", "已取消报名")
+    # The outbox worker of the running app delivers the promotion to the second person.
+    text = await second._after(before, "从候补转为正式报名")
+    assert "县电商产业园" in text
