@@ -73,51 +73,59 @@ def build_workbook(
     subsidy.append(SUBSIDY_HEADERS)
     numbers: dict[int, str] = {}
     for row in rows:
-        person, course, reg = row.person, row.course, row.registration
+        person = row.person
         if person.id not in numbers:
             number = id_number(person) if person.id_number_enc else None
             numbers[person.id] = (number if full else mask_id(number)) if number else ""
         phone = (person.phone if full else mask_phone(person.phone)) or ""
-        starts = course.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        starts = row.course.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
         eligible = bool(person.poor_registered and row.sessions_attended)
-        archive.append(
-            (
-                person.name,
-                person.sex or "",
-                person.birth_date.isoformat() if person.birth_date else "",
-                phone,
-                numbers[person.id],
-                person.county or "",
-                person.township or "",
-                person.village or "",
-                person.category or "",
-                YES if person.poor_registered else NO,
-                course.id,
-                course.title,
-                starts,
-                STATUS.get(reg.status, reg.status),
-                row.sessions_attended,
-                YES if reg.entered_by is not None else NO,
-                "、".join(reg.interests or ()),
-                OUTCOME.get(row.outcomes.get(30) or "", ""),
-                OUTCOME.get(row.outcomes.get(90) or "", ""),
-                YES if eligible else NO,
-            )
-        )
+        archive.append(_archive_line(row, phone, numbers[person.id], starts, eligible))
         if eligible:
-            subsidy.append(
-                (
-                    person.name,
-                    phone,
-                    numbers[person.id],
-                    person.county or "",
-                    person.township or "",
-                    person.village or "",
-                    course.title,
-                    starts,
-                    row.sessions_attended,
-                )
-            )
+            subsidy.append(_subsidy_line(row, phone, numbers[person.id], starts))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _archive_line(
+    row: ArchiveRow, phone: str, number: str, starts: str, eligible: bool
+) -> tuple[object, ...]:
+    person, course, reg = row.person, row.course, row.registration
+    return (
+        person.name,
+        person.sex or "",
+        person.birth_date.isoformat() if person.birth_date else "",
+        phone,
+        number,
+        person.county or "",
+        person.township or "",
+        person.village or "",
+        person.category or "",
+        YES if person.poor_registered else NO,
+        course.id,
+        course.title,
+        starts,
+        STATUS.get(reg.status, reg.status),
+        row.sessions_attended,
+        YES if reg.entered_by is not None else NO,
+        "、".join(reg.interests or ()),
+        OUTCOME.get(row.outcomes.get(30) or "", ""),
+        OUTCOME.get(row.outcomes.get(90) or "", ""),
+        YES if eligible else NO,
+    )
+
+
+def _subsidy_line(row: ArchiveRow, phone: str, number: str, starts: str) -> tuple[object, ...]:
+    person = row.person
+    return (
+        person.name,
+        phone,
+        number,
+        person.county or "",
+        person.township or "",
+        person.village or "",
+        row.course.title,
+        starts,
+        row.sessions_attended,
+    )

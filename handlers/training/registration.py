@@ -63,7 +63,6 @@ async def register_self(msg: Incoming, ctx: Context) -> list[Reply]:
             return [Reply("training/duplicate", course_data(course))]
         known.update(
             name=person.name,
-            phone=person.phone,
             county=person.county or ctx.user.county,
             township=person.township,
             village=person.village or ctx.user.village,
@@ -169,7 +168,8 @@ STEPS = (
         lambda t, c, a: parse_display_name(t),
         keep=_known("name"),
     ),
-    Step("phone", "forms/trainee/ask_phone", _parse_phone, keep=_known("phone"), when=_self),
+    # No 保持不变 for the phone: its button would show the number unmasked.
+    Step("phone", "forms/trainee/ask_phone", _parse_phone, when=_self),
     Step("phone", "forms/trainee/ask_phone_other", _parse_phone, optional=True, when=_other),
     Step("id_card", "forms/trainee/ask_id_card", _parse_id, optional=True),
     Step(

@@ -14,6 +14,7 @@ from storage.repositories import Repositories
 KIND = "training"
 REMIND_AHEAD = timedelta(hours=24)
 FOLLOW_UP_ROUNDS = (30, 90)
+BATCH = 5000  # follow-ups opened per round and run; a backlog is worked off over days
 
 
 def _course(course: Course) -> dict[str, object]:
@@ -61,7 +62,7 @@ async def follow_up(rt: JobRuntime, slot: datetime) -> str:
     async with rt.db.transaction() as session:
         repos = Repositories.on(session, rt.pii)
         for days in FOLLOW_UP_ROUNDS:
-            for reg, course in await repos.training.due_followups(days, slot):
+            for reg, course in await repos.training.due_followups(days, slot, limit=BATCH):
                 followup_id = await repos.training.open_followup(reg.id, days, now=now)
                 if followup_id is None:
                     continue
