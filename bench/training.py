@@ -10,6 +10,11 @@ Without --database-url a fresh SQLite file is used. Courses are created through 
 repository (creating them is not what is measured); each course has room for 80% of its
 share so the waiting list is exercised. One in ten trainees gives an ID number (encrypted
 on the way in, decrypted for the full export). The last line printed is one JSON object.
+
+Measured on the shared 2-core machine (SQLite, --concurrency 1, 2026-12-02): 10,000
+registrations (120,000 messages) in 654 s, 15.3 registrations/s (184 messages/s; the
+per-message cost is the core's turn, not the form); the full archive export of 10,000 rows
+with decrypted ID numbers in 2.4 s, one county's 2,500 masked rows in 0.8 s.
 """
 
 from __future__ import annotations
