@@ -277,6 +277,13 @@ async def _registered(
         "for_other": for_other,
         "waiting_position": enrolled.waiting_position,
     }
+    if for_other and reg.user_id is not None and reg.user_id != ctx.user.id:
+        # The trainee chats too: they hear it from the bot, with their own buttons.
+        notice = Reply("training/registered_by_staff", data, _after_options(reg, False))
+        stamp = int(reg.queued_at.timestamp())
+        await ctx.notify(
+            reg.user_id, notice, kind="training", dedupe_key=f"trn:entered:{reg.id}:{stamp}"
+        )
     return [Reply("training/registered", data, _after_options(reg, for_other))]
 
 

@@ -438,3 +438,20 @@ async def test_archive_export_from_the_command_line(core, tmp_path) -> None:
             )
         )
     assert labels_ == ["cli", "cli"]
+
+
+async def test_staff_registering_a_chatting_trainee_tells_them(core) -> None:
+    staff = await staff_chat(core)
+    await create_course(staff, title="社交电商班")
+    await create_course(staff, title="网店运营班")
+    chat = await household(core, "h1")
+    await register_quick(chat, "周八", "13900000008", "社交电商班")
+    await open_course(staff, "网店运营班")
+    await staff.press("代人报名")
+    for said in ("周八", "13900000008", "跳过", "不变", "跳过", "李庄村", "其他", "否", "跳过"):
+        await staff.say(said)
+    assert "服务站代周八报名" in joined(await staff.say("同意"))
+    assert await count(core, Person) == 1
+    [notice] = await outbox_texts(core, "h1")
+    assert "服务站已为您报名培训“网店运营班”" in notice
+    await verify_dialog(chat, [("/my_courses", ["社交电商班", "网店运营班"])])
