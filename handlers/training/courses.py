@@ -32,7 +32,6 @@ from handlers.training.common import (
 )
 from storage.models import Course, Priority, Registration
 
-FIELDS = ("title", "topics", "county", "place", "starts_at", "ends_at", "capacity", "teacher")
 NOTIFY_FIELDS = ("place", "starts_at", "ends_at")
 MAX_LISTED = 10
 
@@ -309,55 +308,35 @@ def _county_keep(ctx: Context) -> Any:
     return state.answers.get("_orig", {}).get("county") if state is not None else None
 
 
+PARSERS = {
+    "title": lambda t, c, a: parse_short_text(t, 64),
+    "topics": _parse_topics,
+    "county": lambda t, c, a: parse_county(t, c.services.regions),
+    "place": lambda t, c, a: parse_short_text(t, 64),
+    "starts_at": _parse_start,
+    "ends_at": _parse_end,
+    "capacity": lambda t, c, a: parse_count(t, low=1, high=500),
+    "teacher": lambda t, c, a: parse_short_text(t, 32),
+    "audience": _parse_audience,
+}
+CHOICES = {
+    "topics": [Option("topic", t, {"name": t}) for t in TOPICS],
+    "audience": [Option("audience", a, {"name": a}) for a in AUDIENCES],
+}
+
+
 def _steps(form: str) -> tuple[Step, ...]:
-    keep = _orig if form == "course_edit" else (lambda field: None)
-    return (
-        Step(
-            "title",
-            "forms/course/ask_title",
-            lambda t, c, a: parse_short_text(t, 64),
-            keep=keep("title"),
-        ),
-        Step(
-            "topics",
-            "forms/course/ask_topics",
-            _parse_topics,
-            options=[Option("topic", t, {"name": t}) for t in TOPICS],
-            keep=keep("topics"),
-        ),
-        Step(
-            "county",
-            "forms/course/ask_county",
-            lambda t, c, a: parse_county(t, c.services.regions),
-            keep=_county_keep,
-        ),
-        Step(
-            "place",
-            "forms/course/ask_place",
-            lambda t, c, a: parse_short_text(t, 64),
-            keep=keep("place"),
-        ),
-        Step("starts_at", "forms/course/ask_starts_at", _parse_start, keep=keep("starts_at")),
-        Step("ends_at", "forms/course/ask_ends_at", _parse_end, keep=keep("ends_at")),
-        Step(
-            "capacity",
-            "forms/course/ask_capacity",
-            lambda t, c, a: parse_count(t, low=1, high=500),
-            keep=keep("capacity"),
-        ),
-        Step(
-            "teacher",
-            "forms/course/ask_teacher",
-            lambda t, c, a: parse_short_text(t, 32),
-            keep=keep("teacher"),
-        ),
-        Step(
-            "audience",
-            "forms/course/ask_audience",
-            _parse_audience,
-            options=[Option("audience", a, {"name": a}) for a in AUDIENCES],
-            keep=keep("audience"),
-        ),
+    """The course form's questions; the edit form offers each current value as 保持不变,
+    the new-course form only the person's own county."""
+
+    def keep(field: str) -> Any:
+        if field == "county":
+            return _county_keep
+        return _orig(field) if form == "course_edit" else None
+
+    return tuple(
+        Step(field, f"forms/course/ask_{field}", parse, CHOICES.get(field, ()), keep=keep(field))
+        for field, parse in PARSERS.items()
     )
 
 
