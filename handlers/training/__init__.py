@@ -6,7 +6,14 @@ followup.py (answers to the 30/90-day questions, who has not answered) and archi
 (/trainees figures, the Excel export, the subsidy list).
 """
 
-from handlers.training import archive, attendance, courses, followup, registration
+from handlers.training import (
+    archive,
+    attendance,
+    certificate,
+    courses,
+    followup,
+    registration,
+)
 from handlers.training.common import router
 
-__all__ = ["archive", "attendance", "courses", "followup", "registration", "router"]
+__all__ = ["archive", "attendance", "certificate", "courses", "followup", "registration", "router"]

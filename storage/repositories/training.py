@@ -286,6 +286,28 @@ class TrainingRepository:
         )
         return [(r, c) for r, c in (await self.session.execute(stmt))]
 
+    async def completed_by_user(
+        self, user_id: int, now: datetime
+    ) -> list[tuple[Registration, Course, int]]:
+        """This person's courses that are over and that they attended, with sessions attended."""
+        attended = (
+            select(Attendance.registration_id, func.count().label("n"))
+            .group_by(Attendance.registration_id)
+            .subquery()
+        )
+        stmt = (
+            select(Registration, Course, attended.c.n)
+            .join(attended, attended.c.registration_id == Registration.id)
+            .join(Course, Course.id == Registration.course_id)
+            .where(
+                Registration.user_id == user_id,
+                Registration.status == CONFIRMED,
+                Course.ends_at <= now,
+            )
+            .order_by(Course.starts_at.desc(), Registration.id)
+        )
+        return [(r, c, n) for r, c, n in await self.session.execute(stmt)]
+
     async def roster(
         self, course_id: int, statuses: Sequence[str] = ACTIVE_STATUSES
     ) -> list[tuple[Registration, Person]]:

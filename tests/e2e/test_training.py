@@ -455,3 +455,22 @@ async def test_staff_registering_a_chatting_trainee_tells_them(core) -> None:
     [notice] = await outbox_texts(core, "h1")
     assert "服务站已为您报名培训“网店运营班”" in notice
     await verify_dialog(chat, [("/my_courses", ["社交电商班", "网店运营班"])])
+
+
+async def test_certificate_of_completion_after_attending(core, clock) -> None:
+    staff = await staff_chat(core)
+    course = await create_course(staff)
+    chat, absent = await household(core, "h1"), await household(core, "h2")
+    await register_quick(chat, "吴九", "13900000009", "直播带货入门班")
+    await register_quick(absent, "郑十", "13900000010", "直播带货入门班")
+    await verify_dialog(chat, [("/certificates", "还没有完成的培训")])
+    clock.set(course.starts_at + timedelta(hours=1))
+    await staff.say(f"签到 {course.id} 13900000009")
+    clock.set(course.ends_at + timedelta(hours=1))
+    await verify_dialog(chat, [("结业证书", ["直播带货入门班", "出勤 1 次"])])
+    rendered = await press_raw(chat, "结业证书：直播带货入门班")
+    assert "编号 0001-000001" in rendered[0].text
+    pdf = rendered[0].attachment
+    assert pdf.mime_type == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert b"STSong-Light" in pdf.content and len(pdf.content) > 1000
+    await verify_dialog(absent, [("/certificates", "还没有完成的培训")])
