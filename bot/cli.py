@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import logs
@@ -43,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "export":
             command.add_argument("--out", required=True, help="the .xlsx file to write")
     add_commands(sub)
+    trainees = sub.add_parser("trainees", help="the training archive")
+    trainees_sub = trainees.add_subparsers(dest="trainees_command", required=True)
+    export = trainees_sub.add_parser("export", help="write the trainee archive as Excel")
+    export.add_argument("--out", required=True, help="the .xlsx file to write")
+    export.add_argument("--county", help="only trainees of this county")
+    export.add_argument("--masked", action="store_true", help="mask phone and ID numbers")
     return parser
 
 
@@ -97,6 +104,46 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
         f"expires={expires:%Y-%m-%d %H:%M} ({settings.timezone}); send: /bind {code}",
         file=sys.stderr,
     )
+    return 0
+
+
+async def _trainees_export(settings: Settings, args: argparse.Namespace) -> int:
+    """The administrator's archive export from the command line (audited like the chat's)."""
+    from content.regions import Gazetteer
+    from handlers.training.export import build_workbook
+    from storage.crypto import PiiCipher
+
+    county = None
+    if args.county:
+        found = Gazetteer.load().county(args.county)
+        if found is None:
+            print(f"unknown county: {args.county}", file=sys.stderr)
+            return 2
+        county = found.name
+    db = Database(settings.database.url)
+    try:
+        await migrate.upgrade(db)
+        async with db.transaction() as session:
+            repos = Repositories.on(session, PiiCipher(settings.secret_key))
+            rows = await repos.training.archive(county)
+            content = build_workbook(
+                rows,
+                id_number=repos.people.id_number,
+                full=not args.masked,
+                timezone=settings.timezone,
+            )
+            await repos.audit.record(
+                action="trainees.export",
+                target_type="archive",
+                target_id=county or "all",
+                at=SystemClock().now(),
+                actor_label="cli",
+                details={"rows": len(rows), "full_numbers": not args.masked},
+            )
+    finally:
+        await db.dispose()
+    Path(args.out).write_bytes(content)
+    print(f"{len(rows)} rows written to {args.out}", file=sys.stderr)
     return 0
 
 
@@ -185,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(import_prices(settings, args))
     if command == "info":
         return asyncio.run(post_info(settings, args))
+    if command == "trainees":
+        return asyncio.run(_trainees_export(settings, args))
     return asyncio.run(_db(settings, args))
 
 

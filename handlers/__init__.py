@@ -2,7 +2,7 @@
 the first router that claims a command or option wins; policy comes last because
 it takes whatever free text nobody else wanted."""
 
-from handlers import admin, info, policy, prices, profile, start
+from handlers import admin, info, policy, prices, profile, start, training
 from handlers.ledger import router as ledger_router
 from handlers.orders import router as orders_router
 
@@ -10,6 +10,7 @@ ROUTERS = (
     start.router,
     profile.router,
     admin.router,
+    training.router,
     orders_router,
     ledger_router,
     info.router,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from bot.dialogs import Invalid
@@ -67,7 +67,7 @@ def parse_village(text: str) -> str:
 
 def parse_phone(text: str) -> str:
     """An 11-digit mainland mobile number; spaces, dashes and +86 are tolerated."""
-    digits = re.sub(r"[\s\-()（）]", "", normalise_digits(text))
+    digits = re.sub(r"[\s\-()（）\uff0d\u2010-\u2015]", "", normalise_digits(text))
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):
@@ -297,3 +297,87 @@ def convert_quantity(amount: Decimal, unit: str, to_unit: str) -> Decimal | None
     if unit in GRAMS_PER_UNIT and to_unit in GRAMS_PER_UNIT:
         return amount * GRAMS_PER_UNIT[unit] / GRAMS_PER_UNIT[to_unit]
     return None
+
+
+def parse_township(text: str) -> str:
+    """A township (乡/镇/街道) name: Chinese characters, at most PLACE_MAX of them."""
+    township = "".join(text.split())
+    if not township or len(township) > PLACE_MAX:
+        raise Invalid("fields/township_invalid", limit=PLACE_MAX)
+    if _has_control(township) or not any("\u4e00" <= ch <= "\u9fff" for ch in township):
+        raise Invalid("fields/township_invalid", limit=PLACE_MAX)
+    return township
+
+
+def parse_short_text(text: str, limit: int) -> str:
+    """A title, a place or a teacher's name: one line, not empty, at most ``limit`` characters."""
+    value = " ".join(text.split())
+    if not value or _has_control(value) or value.startswith("/"):
+        raise Invalid("fields/text_invalid")
+    if len(value) > limit:
+        raise Invalid("fields/text_too_long", limit=limit)
+    return value
+
+
+def parse_count(text: str, *, low: int, high: int) -> int:
+    """A whole number between ``low`` and ``high`` (人/个 after it is tolerated)."""
+    digits = normalise_digits(text).strip().rstrip("人个名位").strip()
+    if not digits.isdigit() or not low <= int(digits) <= high:
+        raise Invalid("fields/count_invalid", low=low, high=high)
+    return int(digits)
+
+
+LOCAL_FORMAT = "%Y-%m-%d %H:%M"
+_DATE_TIME_RE = re.compile(
+    r"^(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})[日号]?\s*(?:(上午|下午|晚上)\s*)?"
+    r"(\d{1,2})(?:[:\uff1a点时](\d{1,2})?分?)?$"
+)
+_TIME_RE = re.compile(r"^(?:(上午|下午|晚上)\s*)?(\d{1,2})(?:[:\uff1a点时](\d{1,2})?分?)?$")
+
+
+def _hour(hour: int, half: str | None) -> int:
+    return hour + 12 if half in ("下午", "晚上") and hour < 12 else hour
+
+
+def parse_local_datetime(text: str, now_local: datetime) -> str:
+    """A future local date and time (2026-12-05 09:00, 12月5日 下午2点, 12/5 14:30) as
+    ``YYYY-MM-DD HH:MM``; without a year, the next such date."""
+    found = _DATE_TIME_RE.match(normalise_digits(text.strip()))
+    if found is None:
+        raise Invalid("fields/datetime_invalid")
+    year, month, day, half, hour, minute = found.groups()
+    try:
+        value = datetime(
+            int(year) if year else now_local.year,
+            int(month),
+            int(day),
+            _hour(int(hour), half),
+            int(minute or 0),
+        )
+    except ValueError as exc:
+        raise Invalid("fields/datetime_invalid") from exc
+    naive_now = now_local.replace(tzinfo=None)
+    if not year and value < naive_now:
+        value = value.replace(year=value.year + 1)
+    if value <= naive_now:
+        raise Invalid("fields/datetime_past")
+    return value.strftime(LOCAL_FORMAT)
+
+
+def parse_end_time(text: str, start: str) -> str:
+    """The end of something that starts at ``start``: a time that day (17:00, 下午5点) or a
+    full date and time; later than the start, as ``YYYY-MM-DD HH:MM``."""
+    begin = datetime.strptime(start, LOCAL_FORMAT)
+    cleaned = normalise_digits(text.strip())
+    only_time = _TIME_RE.match(cleaned)
+    if only_time is not None:
+        half, hour, minute = only_time.groups()
+        try:
+            value = begin.replace(hour=_hour(int(hour), half), minute=int(minute or 0))
+        except ValueError as exc:
+            raise Invalid("fields/datetime_invalid") from exc
+    else:
+        value = datetime.strptime(parse_local_datetime(text, begin), LOCAL_FORMAT)
+    if value <= begin:
+        raise Invalid("fields/end_before_start", start=start)
+    return value.strftime(LOCAL_FORMAT)

@@ -1,7 +1,10 @@
 """One model per module; importing this package registers every table on ``Base.metadata``."""
 
+from storage.models.attendance import Attendance
 from storage.models.audit import AuditEntry
+from storage.models.course import Course, CourseStatus
 from storage.models.dialog_state import DialogState
+from storage.models.followup import FollowUp, FollowUpOutcome
 from storage.models.identity import Identity
 from storage.models.inbox import InboxItem, InboxStatus
 from storage.models.info_item import InfoItem
@@ -11,13 +14,20 @@ from storage.models.order import Order, OrderKind, OrderStatus
 from storage.models.outbox import Blob, OutboxMessage, OutboxStatus, Priority
 from storage.models.person import Person
 from storage.models.price import Price
+from storage.models.registration import ACTIVE_STATUSES, Registration, RegistrationStatus
 from storage.models.subscription import Subscription
 from storage.models.user import Role, User
 
 __all__ = [
+    "ACTIVE_STATUSES",
+    "Attendance",
     "AuditEntry",
     "Blob",
+    "Course",
+    "CourseStatus",
     "DialogState",
+    "FollowUp",
+    "FollowUpOutcome",
     "Identity",
     "InboxItem",
     "InboxStatus",
@@ -32,6 +42,8 @@ __all__ = [
     "Person",
     "Price",
     "Priority",
+    "Registration",
+    "RegistrationStatus",
     "Role",
     "Subscription",
     "User",

@@ -18,6 +18,7 @@ from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PeopleRepository
 from storage.repositories.prices import PriceRepository, Recorded
 from storage.repositories.subscriptions import SubscriptionRepository
+from storage.repositories.training import TrainingFigures, TrainingRepository
 from storage.repositories.users import UserRepository
 
 
@@ -38,6 +39,7 @@ class Repositories:
     subscriptions: SubscriptionRepository
     info_items: InfoItemRepository
     prices: PriceRepository
+    training: TrainingRepository
 
     @classmethod
     def on(cls, session: AsyncSession, pii: PiiCipher | None = None) -> Repositories:
@@ -56,6 +58,7 @@ class Repositories:
             subscriptions=SubscriptionRepository(session),
             info_items=InfoItemRepository(session),
             prices=PriceRepository(session),
+            training=TrainingRepository(session),
         )
 
 
@@ -76,5 +79,7 @@ __all__ = [
     "Redeemed",
     "Repositories",
     "SubscriptionRepository",
+    "TrainingFigures",
+    "TrainingRepository",
     "UserRepository",
 ]

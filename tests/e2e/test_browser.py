@@ -53,7 +53,7 @@ async def test_browser_start_menu_and_profile(app, chromium_path: str, tmp_path:
             await page.click("#send")
             await page.wait_for_selector(".msg.bot >> text=欢迎使用", timeout=10_000)
             buttons = await page.locator(".msg.bot .options button").all_inner_texts()
-            assert buttons == ["政策问答", "我的信息", "修改资料", "帮助"]
+            assert buttons == ["政策问答", "培训课程", "我的培训", "我的信息", "修改资料", "帮助"]
             await page.click(".options button >> text=我的信息")
             await page.wait_for_selector(".msg.bot >> text=身份：农户", timeout=10_000)
             await page.click("#menu")

@@ -33,7 +33,7 @@ async def test_start_shows_household_menu_and_help(core) -> None:
     chat = ChatDriver(core.dispatcher)
     replies = await chat.say("/start")
     assert "欢迎使用" in joined(replies)
-    assert labels(replies) == ["政策问答", "我的信息", "修改资料", "帮助"]
+    assert labels(replies) == ["政策问答", "培训课程", "我的培训", "我的信息", "修改资料", "帮助"]
     again = await chat.say("开始")
     assert "欢迎使用" not in joined(again) and "农户" in joined(again)
     help_text = joined(await chat.say("/help"))

@@ -14,7 +14,7 @@ async def test_start_menu_and_button_press(fake, telegram_app) -> None:
     [menu] = await fake.wait_for_sent(1, chat_id=501)
     assert "欢迎使用" in menu.text and "张大姐" in menu.text
     labels = [label for row in fake.buttons(menu) for label, _ in row]
-    assert labels == ["政策问答", "我的信息", "修改资料", "帮助"]
+    assert labels == ["政策问答", "培训课程", "我的培训", "我的信息", "修改资料", "帮助"]
     me_data = next(
         data for row in fake.buttons(menu) for label, data in row if label == "我的信息"
     )
