@@ -8,12 +8,17 @@ from storage.models.invite import Invite
 from storage.models.job_run import JobRun
 from storage.models.outbox import Blob, OutboxMessage, OutboxStatus, Priority
 from storage.models.person import Person
+from storage.models.report import Report, ReportRevision
+from storage.models.report_excuse import ExcuseStatus, ReportExcuse
+from storage.models.report_lock import ReportLock
+from storage.models.report_type import ReportTypeOverride
 from storage.models.user import Role, User
 
 __all__ = [
     "AuditEntry",
     "Blob",
     "DialogState",
+    "ExcuseStatus",
     "Identity",
     "InboxItem",
     "InboxStatus",
@@ -23,6 +28,11 @@ __all__ = [
     "OutboxStatus",
     "Person",
     "Priority",
+    "Report",
+    "ReportExcuse",
+    "ReportLock",
+    "ReportRevision",
+    "ReportTypeOverride",
     "Role",
     "User",
 ]

@@ -14,6 +14,7 @@ from storage.repositories.invites import InviteRepository, Redeemed, RedeemOutco
 from storage.repositories.jobs import JobRunRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PeopleRepository
+from storage.repositories.reports import Member, ReportRepository
 from storage.repositories.users import UserRepository
 
 
@@ -30,6 +31,7 @@ class Repositories:
     people: PeopleRepository
     jobs: JobRunRepository
     inbox: InboxRepository
+    reports: ReportRepository
 
     @classmethod
     def on(cls, session: AsyncSession, pii: PiiCipher | None = None) -> Repositories:
@@ -44,6 +46,7 @@ class Repositories:
             people=PeopleRepository(session, pii),
             jobs=JobRunRepository(session),
             inbox=InboxRepository(session),
+            reports=ReportRepository(session),
         )
 
 
@@ -53,10 +56,12 @@ __all__ = [
     "InboxRepository",
     "InviteRepository",
     "JobRunRepository",
+    "Member",
     "OutboxRepository",
     "PeopleRepository",
     "RedeemOutcome",
     "Redeemed",
+    "ReportRepository",
     "Repositories",
     "UserRepository",
 ]
