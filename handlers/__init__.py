@@ -2,8 +2,15 @@
 the first router that claims a command or option wins; policy comes last because
 it takes whatever free text nobody else wanted."""
 
-from handlers import admin, policy, profile, reports, start
+from handlers import admin, policy, profile, reports, reports_admin, start
 
-ROUTERS = (start.router, profile.router, admin.router, reports.router, policy.router)
+ROUTERS = (
+    start.router,
+    profile.router,
+    admin.router,
+    reports.router,
+    reports_admin.router,
+    policy.router,
+)
 
 __all__ = ["ROUTERS"]

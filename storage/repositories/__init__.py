@@ -14,7 +14,7 @@ from storage.repositories.invites import InviteRepository, Redeemed, RedeemOutco
 from storage.repositories.jobs import JobRunRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PeopleRepository
-from storage.repositories.reports import Member, ReportRepository
+from storage.repositories.reports import Member, ReportRepository, RosterRow
 from storage.repositories.users import UserRepository
 
 
@@ -63,5 +63,6 @@ __all__ = [
     "Redeemed",
     "ReportRepository",
     "Repositories",
+    "RosterRow",
     "UserRepository",
 ]

@@ -39,6 +39,15 @@ class Member:
     village: str
 
 
+@dataclass(frozen=True)
+class RosterRow:
+    """One liaison's standing for a period: their report (if any) and whether excused."""
+
+    member: Member
+    report: Report | None
+    excused: bool
+
+
 class ReportRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -164,6 +173,20 @@ class ReportRepository:
             .group_by(Report.period, Report.county)
         )
         return {(p, c): n for p, c, n in (await self.session.execute(stmt)).all()}
+
+    async def roster(
+        self, type_code: str, period: str, *, county: str | None = None
+    ) -> list[RosterRow]:
+        """Every liaison (of ``county``) with their village's report and excuse for a period."""
+        reports = {
+            (r.county, r.village): r
+            for r in await self.for_period(type_code, period, county=county)
+        }
+        excused = await self.excused_users(type_code, period)
+        return [
+            RosterRow(m, reports.get((m.county, m.village)), m.user_id in excused)
+            for m in await self.liaisons(county=county)
+        ]
 
     # -- locks ------------------------------------------------------------------------------
     async def is_locked(self, type_code: str, period: str) -> bool:
