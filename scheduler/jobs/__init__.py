@@ -5,10 +5,12 @@ Add a line per feature module; keep them sorted by name so merges stay trivial.
 
 from __future__ import annotations
 
+from scheduler.jobs import reports
 from scheduler.jobs.base import JobFunc, JobRuntime, JobSpec
 
 JOBS: tuple[JobSpec, ...] = (
     # feature job modules add ``*module.SPECS,`` here
+    *reports.SPECS,
 )
 
 __all__ = ["JOBS", "JobFunc", "JobRuntime", "JobSpec"]
