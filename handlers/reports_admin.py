@@ -18,6 +18,7 @@ from content.report_types import (
     load_definitions,
     merge_definitions,
 )
+from handlers.report_chart import pick_counties, render_png
 from handlers.report_export import build_workbook, export_words, status_of
 from handlers.reports import load_types, local_today
 from storage.models import Role
@@ -243,3 +244,35 @@ async def report_type(msg: Incoming, ctx: Context) -> list[Reply]:
     )
     types = await load_types(ctx.repos)
     return [Reply("reports/type_updated", {"name": types[code].name, "day": day})]
+
+
+@router.command(
+    "reportchart", aliases=("报送率图",), roles=(Role.ADMIN,), summary="help_report_chart"
+)
+async def report_chart(msg: Incoming, ctx: Context) -> list[Reply]:
+    """``/reportchart [type]``: a PNG of the submission rate over the last 12 periods."""
+    types = await load_types(ctx.repos)
+    picked = _period_and_types(ctx, msg.args, types)
+    if picked is None:
+        return [Reply("reports/period_usage", {"command": "reportchart"})]
+    period, chosen = picked
+    rtype = chosen[0]
+    latest = period or rtype.last_due_period(local_today(ctx))
+    periods = [str(latest.shift(-n)) for n in range(11, -1, -1)]
+    expected: dict[str, int] = defaultdict(int)
+    for member in await ctx.repos.reports.liaisons(county=ctx.user.county):
+        expected[member.county] += 1
+    if not expected:
+        return [Reply("reports/chart_empty", {"name": rtype.name})]
+    counts = await ctx.repos.reports.rates_by_period(rtype.code, periods)
+    counties = pick_counties(periods, expected, counts)
+    png = render_png(periods, expected, counts, counties)
+    data = {
+        "name": rtype.name,
+        "first": periods[0],
+        "last": periods[-1],
+        "lines": counties,
+        "all_counties": len(expected),
+    }
+    attachment = Attachment(f"{rtype.code}-rate-{periods[-1]}.png", png, "image/png")
+    return [Reply("reports/chart", data, attachment=attachment)]

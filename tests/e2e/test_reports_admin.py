@@ -95,3 +95,18 @@ async def test_due_day_changed_in_chat_moves_reminders(core, clock) -> None:
     keys = [r.dedupe_key for r in rows if r.kind == "report_reminder"]
     assert [k.rsplit(":", 1)[0] for k in keys] == ["rpt:progress:2026-10:d3"]
     assert "2026-10-20" in rows[-1].text
+
+
+async def test_rate_chart_is_a_png_with_its_legend_in_words(core, clock) -> None:
+    clock.set(datetime(2026, 10, 20, 2, 0, tzinfo=UTC))
+    admin = await person(core, "prov", "admin", None)
+    a = await person(core, "a", "liaison", "滑县", "王庄村")
+    await person(core, "c", "liaison", "荥阳市", "河王村")
+    await submit(a, 12, "3200")
+    clock.set(datetime(2026, 10, 27, 2, 0, tzinfo=UTC))
+    replies = await core.dispatcher.handle(_command("prov", "/reportchart progress"))
+    assert replies[0].attachment is not None
+    assert replies[0].attachment.content[:8] == b"\x89PNG\r\n\x1a\n"
+    text = replies[0].text
+    assert "2025-11 至 2026-10" in text and "1：荥阳市" in text and "2：滑县" in text
+    del admin
