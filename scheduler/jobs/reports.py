@@ -1,10 +1,10 @@
 """Report reminders and escalation, run every hour.
 
-For each report type, the period being collected and the one before it: the reminder stage
-that is due (3 days before, 1 day before and the morning of the due day, each moved to the
-previous working day; the overdue notice the working day after) goes to every liaison who
-has neither reported nor been excused, and with the overdue notice each county
-administrator gets, privately, the list of their county's overdue liaisons.
+For each report type and the periods around today: the reminder stage that is due (3 days
+before, 1 day before and the morning of the due day, each moved to the previous working
+day; the overdue notice the working day after) goes to every liaison who has neither
+reported nor been excused, and with the overdue notice each county administrator gets,
+privately, the list of their county's overdue liaisons. A locked period gets nothing.
 
 A round only adds outbox rows with dedupe keys, so running it again (a second process, a
 restart, a catch-up after downtime) never sends anything twice; after downtime only the
@@ -84,7 +84,7 @@ async def remind(rt: JobRuntime, slot: datetime) -> str:
             current = rtype.current_period(today)
             for period in (current.shift(-1), current, current.shift(1)):
                 stage = active_stage(rtype, period, slot, calendar, zone)
-                if stage is None:
+                if stage is None or await repos.reports.is_locked(rtype.code, str(period)):
                     continue
                 if liaisons is None:
                     liaisons = await repos.reports.liaisons()
