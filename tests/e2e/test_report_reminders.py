@@ -127,3 +127,16 @@ async def test_two_processes_and_a_rerun_send_nothing_twice(core, clock) -> None
     # recorded), adds nothing.
     await remind(rt, datetime(2026, 10, 22, 1, 0, tzinfo=UTC))
     assert len(await outbox(core, "report_reminder")) == before
+
+
+async def test_a_locked_period_gets_no_reminders(core, clock) -> None:
+    from storage.repositories import Repositories
+
+    clock.set(datetime(2026, 10, 22, 1, 5, tzinfo=UTC))
+    await person(core, "l", "liaison", "滑县", "王庄村")
+    async with core.db.transaction() as session:
+        await Repositories.on(session).reports.lock(
+            "progress", "2026-10", now=clock.now(), by=None
+        )
+    await run_slot(core.scheduler.runtime, SPEC, clock.now())
+    assert keys(await outbox(core, "report_reminder"), "progress") == []
