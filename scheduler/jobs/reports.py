@@ -8,7 +8,8 @@ privately, the list of their county's overdue liaisons. A locked period gets not
 
 A round only adds outbox rows with dedupe keys, so running it again (a second process, a
 restart, a catch-up after downtime) never sends anything twice; after downtime only the
-latest stage that fell due is sent, once.
+latest stage that fell due is sent, once, and never in the night (a restart at 02:00
+leaves it to the 08:00 round).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ log = logging.getLogger("cunzhan.jobs.reports")
 REMINDER_KIND = "report_reminder"
 ESCALATION_KIND = "report_escalation"
 OVERDUE_WINDOW = timedelta(days=7)  # an overdue notice is not started later than this
+QUIET_HOURS = (21, 8)  # local hours: a catch-up in the night waits for the morning
 CHUNK = 500
 
 
@@ -74,7 +76,10 @@ async def remind(rt: JobRuntime, slot: datetime) -> str:
     """One round for the hour ``slot`` starts."""
     zone = ZoneInfo(rt.timezone)
     calendar = rt.calendar or WorkCalendar()
-    today = slot.astimezone(zone).date()
+    local = slot.astimezone(zone)
+    if local.hour >= QUIET_HOURS[0] or local.hour < QUIET_HOURS[1]:
+        return "quiet hours"
+    today = local.date()
     sent = escalated = 0
     async with rt.db.transaction() as session:
         repos = Repositories.on(session, rt.pii)

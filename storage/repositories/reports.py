@@ -310,7 +310,8 @@ class ReportRepository:
     async def sent_keys(self, prefix: str, kind: str) -> set[str]:
         """Outbox dedupe keys of ``kind`` that start with ``prefix``."""
         stmt = select(OutboxMessage.dedupe_key).where(
-            OutboxMessage.kind == kind, OutboxMessage.dedupe_key.startswith(prefix)
+            OutboxMessage.kind == kind,
+            OutboxMessage.dedupe_key.startswith(prefix, autoescape=True),
         )
         return {k for k in (await self.session.execute(stmt)).scalars() if k}
 

@@ -111,6 +111,15 @@ async def test_golden_week_shift_and_catch_up_after_downtime(core, clock) -> Non
     await run_slot(core.scheduler.runtime, SPEC, clock.now())
     progress = keys(await outbox(core, "report_reminder"), "progress")
     assert [k for k in progress if k.startswith("2026-10:")] == [f"2026-10:d0:{demo[0].user_id}"]
+    # Down again all Monday (the overdue day); a restart in the night sends nothing until
+    # the 08:00 round.
+    clock.set(datetime(2026, 10, 26, 18, 30, tzinfo=UTC))  # 02:30 on Tuesday the 27th, local
+    assert await run_slot(core.scheduler.runtime, SPEC, clock.now())
+    overdue = f"2026-10:overdue:{demo[0].user_id}"
+    assert overdue not in keys(await outbox(core, "report_reminder"), "progress")
+    clock.set(datetime(2026, 10, 27, 0, 0, tzinfo=UTC))  # 08:00 local
+    await run_slot(core.scheduler.runtime, SPEC, clock.now())
+    assert overdue in keys(await outbox(core, "report_reminder"), "progress")
 
 
 async def test_two_processes_and_a_rerun_send_nothing_twice(core, clock) -> None:
