@@ -36,6 +36,7 @@ PREFILL_SOURCES = {
     ),
 }
 MAX_FIELDS = 20
+REMIND_HOURS = (8, 21)  # reminders are never sent at night (see scheduler/jobs/reports.py)
 MONEY_UNITS = {"元": 100, "块": 100, "万元": 1_000_000, "万": 1_000_000}
 PERIOD_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
@@ -218,6 +219,8 @@ def build_type(raw: Mapping[str, Any]) -> ReportType:
         at = time(hour, minute)
     except ValueError as exc:
         raise ReportTypeError(f"{code}: remind.at must be HH:MM") from exc
+    if not REMIND_HOURS[0] <= at.hour < REMIND_HOURS[1]:
+        raise ReportTypeError(f"{code}: remind.at must be between 08:00 and 20:59")
     days = tuple(int(d) for d in remind.get("days_before", (3, 1, 0)))
     if any(not 0 <= d <= 28 for d in days):
         raise ReportTypeError(f"{code}: remind.days_before must be 0..28")
@@ -378,9 +381,12 @@ def parse_line(rtype: ReportType, text: str) -> LineParse:
             continue
         number = m.group("num").replace(",", "") + (unit if spec.kind == "money" else "")
         try:
-            out.values[spec.key] = parse_value(spec, number)  # type: ignore[assignment]
+            value = parse_value(spec, number)
         except ValueProblem as problem:
             out.problems.append((spec.key, problem))
+            continue
+        if value is not None:
+            out.values[spec.key] = value
     return out
 
 

@@ -48,6 +48,14 @@ def local_today(ctx: Context) -> date:
     return ctx.now.astimezone(ZoneInfo(ctx.settings.timezone)).date()
 
 
+def period_of(text: str) -> Period:
+    """A period this module wrote itself (into a form's answers)."""
+    period = Period.parse(text)
+    if period is None:
+        raise ValueError(f"not a period: {text!r}")
+    return period
+
+
 def member_of(ctx: Context) -> Member | None:
     user = ctx.user
     if not user.county or not user.village:
@@ -57,7 +65,7 @@ def member_of(ctx: Context) -> Member | None:
 
 async def target_period(ctx: Context, rtype: ReportType, member: Member) -> Period:
     """The period a submission is for: last period if it became overdue less than
-    ``LATE_WINDOW_DAYS`` ago and is still open to this village, else the current one."""
+    ``LATE_WINDOW`` ago and is still open to this village, else the current one."""
     today = local_today(ctx)
     current = rtype.current_period(today)
     previous = current.shift(-1)
@@ -136,7 +144,7 @@ async def report(msg: Incoming, ctx: Context) -> list[Reply]:
         if locked:
             return locked
         rtype = types[choices[0]["code"]]
-        state = await form_state(ctx, rtype, Period.parse(choices[0]["period"]), member)  # type: ignore[arg-type]
+        state = await form_state(ctx, rtype, period_of(choices[0]["period"]), member)
         return await ctx.start_form("report", {"choices": choices, "type": state})
     return await ctx.start_form("report", {"choices": choices})
 
@@ -168,7 +176,8 @@ async def report_line(msg: Incoming, ctx: Context) -> list[Reply]:
     parsed = parse_line(rtype, rest)
     if parsed.problems:
         key, problem = parsed.problems[0]
-        label = rtype.field(key).label if rtype.field(key) else key  # type: ignore[union-attr]
+        spec = rtype.field(key)
+        label = spec.label if spec is not None else key
         return [Reply("reports/line_bad_value", {"label": label, **_problem(problem)})]
     state = await form_state(ctx, rtype, period, member)
     answers: dict[str, Any] = {"choices": [], "type": state}
@@ -222,7 +231,7 @@ async def parse_type(text: str, ctx: Context, answers: dict[str, Any]) -> dict[s
     rtype = types.get(picked["code"])
     if rtype is None:
         raise Invalid("reports/pick_type")
-    return await form_state(ctx, rtype, Period.parse(picked["period"]), member)  # type: ignore[arg-type]
+    return await form_state(ctx, rtype, period_of(picked["period"]), member)
 
 
 def value_step(index: int) -> Step:

@@ -23,7 +23,13 @@ from zoneinfo import ZoneInfo
 
 from bot.messages import Option, Reply
 from bot.notify import Notifier
-from content.report_types import Period, ReportType, load_definitions, merge_definitions
+from content.report_types import (
+    REMIND_HOURS,
+    Period,
+    ReportType,
+    load_definitions,
+    merge_definitions,
+)
 from scheduler.calendar import WorkCalendar
 from scheduler.jobs.base import JobRuntime, JobSpec
 from storage.models import Priority
@@ -34,7 +40,6 @@ log = logging.getLogger("cunzhan.jobs.reports")
 REMINDER_KIND = "report_reminder"
 ESCALATION_KIND = "report_escalation"
 OVERDUE_WINDOW = timedelta(days=7)  # an overdue notice is not started later than this
-QUIET_HOURS = (21, 8)  # local hours: a catch-up in the night waits for the morning
 CHUNK = 500
 
 
@@ -77,7 +82,7 @@ async def remind(rt: JobRuntime, slot: datetime) -> str:
     zone = ZoneInfo(rt.timezone)
     calendar = rt.calendar or WorkCalendar()
     local = slot.astimezone(zone)
-    if local.hour >= QUIET_HOURS[0] or local.hour < QUIET_HOURS[1]:
+    if not REMIND_HOURS[0] <= local.hour < REMIND_HOURS[1]:  # a night-time catch-up waits
         return "quiet hours"
     today = local.date()
     sent = escalated = 0

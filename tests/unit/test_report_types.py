@@ -63,6 +63,7 @@ def test_overrides_change_a_due_day_add_a_type_and_refuse_nonsense() -> None:
         },
         {"progress": {"fields": [{"key": "a", "label": "甲", "kind": "choice"}]}},
         {"progress": {"remind": {"at": "nine"}}},
+        {"progress": {"remind": {"at": "22:00"}}},
     ]
     for change in bad:
         with pytest.raises(ReportTypeError):
