@@ -182,7 +182,7 @@ async def report_line(msg: Incoming, ctx: Context) -> list[Reply]:
     state = await form_state(ctx, rtype, period, member)
     answers: dict[str, Any] = {"choices": [], "type": state}
     for index, spec in enumerate(rtype.fields):
-        for source in (parsed.values, state["recorded"], state["current"]):
+        for source in (parsed.values, state["current"], state["recorded"]):
             if spec.key in source:
                 answers[f"v{index}"] = source[spec.key]
                 break

@@ -74,6 +74,10 @@ async def test_one_line_report_confirm_amend_and_lock(core, clock) -> None:
     assert "第 2 次修改" in joined(chat.last)
     [report] = await rows(core, Report)
     assert report.version == 2 and len(await rows(core, ReportRevision)) == 2
+    # A one-line amendment keeps the figures it does not mention as they were submitted.
+    await chat.say("月报 代销9单")
+    assert "培训人数：1人" in joined(chat.last) and "代销单数：9单" in joined(chat.last)
+    await chat.say("取消")
     # The admin locks the period; no more amendments.
     admin = await county_admin(core)
     assert "已锁定" in joined(await admin.say("/lockreports 2026-10 progress"))
@@ -175,3 +179,45 @@ async def test_prefill_uses_what_exists_and_leaves_the_rest_unknown() -> None:
         )
         == {}
     )
+
+
+class FakeOrders:
+    async def monthly_totals(self, *, county, village, year, month):
+        return {"purchase_count": 4, "purchase_fen": 12000, "sale_count": 7, "sale_fen": 99900}
+
+
+async def test_form_offers_recorded_figures_and_keeps_corrections_beside(
+    core, clock, monkeypatch
+) -> None:
+    import handlers.reports
+
+    class Both:
+        def __init__(self, repos) -> None:
+            self.inner = RepositoryFigures(FakeRepos(FakeTraining()))
+            self.orders = RepositoryFigures(type("R", (), {"orders": FakeOrders()})())
+
+        async def figures(self, source, **where):
+            return await (self.orders if source == "orders" else self.inner).figures(
+                source, **where
+            )
+
+    monkeypatch.setattr(handlers.reports, "RepositoryFigures", Both)
+    clock.set(datetime(2026, 10, 20, 2, 0, tzinfo=UTC))
+    chat = await liaison(core)
+    await chat.say("/report progress")
+    assert "系统记录：2期" in joined(chat.last) and "采用系统记录：2" in labels(chat.last)
+    await chat.press("采用系统记录")  # courses 2
+    await chat.say("16")  # trained: recorded 18, corrected to 16
+    for _ in range(5):  # poor trained, purchases, purchase amount, sales, sale amount
+        await chat.press("采用系统记录")
+    await chat.say("3")  # poor households: nothing recorded
+    await chat.say("跳过")
+    text = joined(chat.last)
+    assert (
+        "培训人数：16人（系统记录 18人）" in text
+        and "代销金额（农村产品上行）：999.00元（系统记录）" in text
+    )
+    await chat.say("确认")
+    [report] = await rows(core, Report)
+    assert report.figures["trained"] == 16 and report.recorded["trained"] == 18
+    assert report.figures["sale_amount"] == report.recorded["sale_amount"] == 99900
