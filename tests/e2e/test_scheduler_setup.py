@@ -83,3 +83,13 @@ def test_duplicate_job_names_are_refused() -> None:
     except ValueError:
         return
     raise AssertionError("duplicate names accepted")
+
+
+async def test_the_app_starts_the_scheduler_with_every_job(app) -> None:
+    from scheduler.jobs import JOBS
+
+    await app.scheduler.idle()
+    assert set(app.scheduler.next_run_times()) == {spec.name for spec in JOBS}
+    async with app.db.transaction() as session:
+        ran = set(await session.scalars(select(JobRun.job)))
+    assert "reports.remind" in ran
