@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Sequence
 
@@ -22,6 +23,7 @@ from bot.settings import Settings
 from bot.tokens import OptionSigner
 from content.regions import Gazetteer
 from scheduler.delivery import DeliveryWorker
+from scheduler.setup import SchedulerService, build_runtime
 from storage import migrate
 from storage.crypto import PiiCipher
 from storage.db import Database
@@ -70,6 +72,16 @@ class CunzhanApp:
 
             self.channels.append(TelegramChannel(settings.telegram))
         self.delivery = DeliveryWorker(self.db, {c.name: c for c in self.channels}, self.clock)
+        self.scheduler = SchedulerService(
+            build_runtime(
+                db=self.db,
+                notifier=self.notifier,
+                clock=self.clock,
+                timezone=settings.timezone,
+                pii=self.pii,
+                holder=f"pid{os.getpid()}",
+            )
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self.http_port: int | None = None
@@ -79,6 +91,7 @@ class CunzhanApp:
 
     async def start(self) -> None:
         await migrate.upgrade(self.db)
+        await self.scheduler.start()
         http = web.Application(client_max_size=MAX_HTTP_BODY)
         for channel in self.channels:
             http.add_routes(channel.routes())
@@ -101,6 +114,7 @@ class CunzhanApp:
         )
 
     async def stop(self) -> None:
+        await self.scheduler.stop()
         self.delivery.stop()
         for task in self._tasks:
             try:

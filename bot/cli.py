@@ -34,6 +34,20 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply all migrations")
     db_sub.add_parser("current", help="print the schema revision")
+    reports = sub.add_parser("reports", help="report types and exports")
+    rep_sub = reports.add_subparsers(dest="reports_command", required=True)
+    rep_export = rep_sub.add_parser("export", help="write one period's reports to an .xlsx file")
+    rep_export.add_argument("period", help="the period, e.g. 2026-10")
+    rep_export.add_argument(
+        "--type", default="progress", help="report type code (default progress)"
+    )
+    rep_export.add_argument("--county", help="only this county")
+    rep_export.add_argument("--out", required=True, help="the .xlsx file to write")
+    set_due = rep_sub.add_parser("set-due", help="change a report type's due day")
+    set_due.add_argument("code")
+    set_due.add_argument("day", type=int)
+    add_type = rep_sub.add_parser("add-type", help="add or replace report types from YAML")
+    add_type.add_argument("file", help="a YAML file with a `types:` list like report_types.yaml")
     ledger = sub.add_parser("ledger", help="the agency-order ledger (台账)")
     ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
     for name, text in (("export", "write a month's 台账 as .xlsx"), ("totals", "print figures")):
@@ -213,6 +227,23 @@ async def _ledger(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _reports(settings: Settings, args: argparse.Namespace) -> int:
+    """``cunzhan reports export|set-due|add-type``: the same checks and audit as in chat."""
+    from bot.cli_reports import run_reports
+
+    db = Database(settings.database.url)
+    try:
+        await migrate.upgrade(db)
+        async with db.transaction() as session:
+            code, message = await run_reports(
+                Repositories.on(session), settings, args, now=SystemClock().now()
+            )
+    finally:
+        await db.dispose()
+    print(message, file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -234,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(post_info(settings, args))
     if command == "trainees":
         return asyncio.run(_trainees_export(settings, args))
+    if command == "reports":
+        return asyncio.run(_reports(settings, args))
     return asyncio.run(_db(settings, args))
 
 

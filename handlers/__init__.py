@@ -2,7 +2,17 @@
 the first router that claims a command or option wins; policy comes last because
 it takes whatever free text nobody else wanted."""
 
-from handlers import admin, info, policy, prices, profile, start, training
+from handlers import (
+    admin,
+    info,
+    policy,
+    prices,
+    profile,
+    reports,
+    reports_admin,
+    start,
+    training,
+)
 from handlers.ledger import router as ledger_router
 from handlers.orders import router as orders_router
 
@@ -13,6 +23,8 @@ ROUTERS = (
     training.router,
     orders_router,
     ledger_router,
+    reports.router,
+    reports_admin.router,
     info.router,
     prices.router,
     policy.router,

@@ -30,13 +30,16 @@ async def insert_ignore(
 async def insert_many_ignore(
     session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]], conflict: Sequence[str]
 ) -> list[int]:
-    """Insert many rows, skipping conflicts; the ids of the rows actually inserted."""
+    """Insert many rows, skipping conflicts; the ids of the rows actually inserted.
+
+    The rows go as parameters of one cached statement (SQLAlchemy's "insertmanyvalues"
+    batches them), not as a literal multi-row VALUES compiled afresh for every call,
+    which cost about 0.2 s per 500 rows."""
     if not rows:
         return []
     stmt = (
         _insert(session, model.__table__)
-        .values(list(rows))
         .on_conflict_do_nothing(index_elements=list(conflict))
         .returning(model.__table__.c.id)
     )
-    return list((await session.execute(stmt)).scalars())
+    return list((await session.execute(stmt, list(rows))).scalars())

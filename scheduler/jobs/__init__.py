@@ -5,13 +5,14 @@ Add a line per feature module; keep them sorted by name so merges stay trivial.
 
 from __future__ import annotations
 
-from scheduler.jobs import info, training
+from scheduler.jobs import info, reports, training
 from scheduler.jobs.base import JobFunc, JobRuntime, JobSpec
 
 JOBS: tuple[JobSpec, ...] = (
     # feature job modules add ``*module.SPECS,`` here
     *info.SPECS,
     *training.SPECS,
+    *reports.SPECS,
 )
 
 __all__ = ["JOBS", "JobFunc", "JobRuntime", "JobSpec"]

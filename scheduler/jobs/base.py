@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bot.clock import Clock
     from bot.notify import Notifier
+    from scheduler.calendar import WorkCalendar
     from storage.crypto import PiiCipher
     from storage.db import Database
 
@@ -31,6 +32,7 @@ class JobRuntime:
     timezone: str
     pii: PiiCipher | None = None
     holder: str = "scheduler"
+    calendar: WorkCalendar | None = None  # working days; scheduler/setup.py always sets one
 
 
 JobFunc = Callable[[JobRuntime, datetime], Awaitable[str | None]]

@@ -15,6 +15,10 @@ from storage.models.outbox import Blob, OutboxMessage, OutboxStatus, Priority
 from storage.models.person import Person
 from storage.models.price import Price
 from storage.models.registration import ACTIVE_STATUSES, Registration, RegistrationStatus
+from storage.models.report import Report, ReportRevision
+from storage.models.report_excuse import ExcuseStatus, ReportExcuse
+from storage.models.report_lock import ReportLock
+from storage.models.report_type import ReportTypeOverride
 from storage.models.subscription import Subscription
 from storage.models.user import Role, User
 
@@ -26,6 +30,7 @@ __all__ = [
     "Course",
     "CourseStatus",
     "DialogState",
+    "ExcuseStatus",
     "FollowUp",
     "FollowUpOutcome",
     "Identity",
@@ -44,6 +49,11 @@ __all__ = [
     "Priority",
     "Registration",
     "RegistrationStatus",
+    "Report",
+    "ReportExcuse",
+    "ReportLock",
+    "ReportRevision",
+    "ReportTypeOverride",
     "Role",
     "Subscription",
     "User",

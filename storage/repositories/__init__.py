@@ -17,6 +17,7 @@ from storage.repositories.orders import OrderRepository, OrderTotals
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PeopleRepository
 from storage.repositories.prices import PriceRepository, Recorded
+from storage.repositories.reports import Member, ReportRepository, RosterRow
 from storage.repositories.subscriptions import SubscriptionRepository
 from storage.repositories.training import TrainingFigures, TrainingRepository
 from storage.repositories.users import UserRepository
@@ -40,6 +41,7 @@ class Repositories:
     info_items: InfoItemRepository
     prices: PriceRepository
     training: TrainingRepository
+    reports: ReportRepository
 
     @classmethod
     def on(cls, session: AsyncSession, pii: PiiCipher | None = None) -> Repositories:
@@ -59,6 +61,7 @@ class Repositories:
             info_items=InfoItemRepository(session),
             prices=PriceRepository(session),
             training=TrainingRepository(session),
+            reports=ReportRepository(session),
         )
 
 
@@ -69,6 +72,7 @@ __all__ = [
     "InfoItemRepository",
     "InviteRepository",
     "JobRunRepository",
+    "Member",
     "OrderRepository",
     "OrderTotals",
     "OutboxRepository",
@@ -77,7 +81,9 @@ __all__ = [
     "Recorded",
     "RedeemOutcome",
     "Redeemed",
+    "ReportRepository",
     "Repositories",
+    "RosterRow",
     "SubscriptionRepository",
     "TrainingFigures",
     "TrainingRepository",
