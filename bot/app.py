@@ -69,7 +69,9 @@ class CunzhanApp:
             from bot.channels.telegram import TelegramChannel
 
             self.channels.append(TelegramChannel(settings.telegram))
-        self.delivery = DeliveryWorker(self.db, {c.name: c for c in self.channels}, self.clock)
+        self.delivery = DeliveryWorker(
+            self.db, {c.name: c for c in self.channels}, self.clock, config=settings.delivery
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self.http_port: int | None = None
