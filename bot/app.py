@@ -21,6 +21,7 @@ from bot.router import Catalog, Router
 from bot.settings import Settings
 from bot.tokens import OptionSigner
 from content.regions import Gazetteer
+from scheduler.broadcasts import BroadcastFanout
 from scheduler.delivery import DeliveryWorker
 from storage import migrate
 from storage.crypto import PiiCipher
@@ -72,6 +73,13 @@ class CunzhanApp:
         self.delivery = DeliveryWorker(
             self.db, {c.name: c for c in self.channels}, self.clock, config=settings.delivery
         )
+        self.fanout = BroadcastFanout(
+            self.db,
+            self.notifier,
+            self.clock,
+            chunk=settings.delivery.broadcast_chunk,
+            on_enqueued=self.delivery.wake,
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self.http_port: int | None = None
@@ -93,6 +101,7 @@ class CunzhanApp:
         for channel in self.channels:
             await channel.start(self.dispatcher.handle)
         self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
+        self._tasks.append(asyncio.create_task(self.fanout.run(), name="broadcast-fanout"))
         log.info(
             "cunzhan started",
             extra={
@@ -104,6 +113,7 @@ class CunzhanApp:
 
     async def stop(self) -> None:
         self.delivery.stop()
+        self.fanout.stop()
         for task in self._tasks:
             try:
                 await asyncio.wait_for(task, timeout=10)

@@ -1,6 +1,7 @@
 """One model per module; importing this package registers every table on ``Base.metadata``."""
 
 from storage.models.audit import AuditEntry
+from storage.models.broadcast import Broadcast, BroadcastStatus, Scope
 from storage.models.dialog_state import DialogState
 from storage.models.identity import Identity
 from storage.models.inbox import InboxItem, InboxStatus
@@ -13,6 +14,8 @@ from storage.models.user import Role, User
 __all__ = [
     "AuditEntry",
     "Blob",
+    "Broadcast",
+    "BroadcastStatus",
     "DialogState",
     "Identity",
     "InboxItem",
@@ -24,5 +27,6 @@ __all__ = [
     "Person",
     "Priority",
     "Role",
+    "Scope",
     "User",
 ]

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import PiiCipher
 from storage.repositories.audit import AuditRepository
+from storage.repositories.broadcasts import BroadcastRepository
 from storage.repositories.dialogs import DialogRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.invites import InviteRepository, Redeemed, RedeemOutcome
@@ -30,6 +31,7 @@ class Repositories:
     people: PeopleRepository
     jobs: JobRunRepository
     inbox: InboxRepository
+    broadcasts: BroadcastRepository
 
     @classmethod
     def on(cls, session: AsyncSession, pii: PiiCipher | None = None) -> Repositories:
@@ -44,11 +46,13 @@ class Repositories:
             people=PeopleRepository(session, pii),
             jobs=JobRunRepository(session),
             inbox=InboxRepository(session),
+            broadcasts=BroadcastRepository(session),
         )
 
 
 __all__ = [
     "AuditRepository",
+    "BroadcastRepository",
     "DialogRepository",
     "InboxRepository",
     "InviteRepository",
