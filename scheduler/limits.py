@@ -166,7 +166,8 @@ def limits_for(
     elif name == "wechat":
         overall, per_chat, paid = config.wechat_rate, capabilities.per_chat_per_second, None
     else:
-        overall, per_chat, paid = capabilities.messages_per_second, None, None
+        overall, per_chat = capabilities.messages_per_second, capabilities.per_chat_per_second
+        paid = None
     chats = ChatSpacing(per_chat, now=now) if per_chat else None
     return ChannelLimits(TokenBucket(overall, now=now), chats, paid, now=now)
 
