@@ -217,6 +217,14 @@ class TelegramChannel:
         log.error("telegram error", exc_info=context.error)
 
     async def send(self, address: str, rendered: Rendered) -> DeliveryResult:
+        return await self._send(address, rendered, paid=False)
+
+    async def send_paid(self, address: str, rendered: Rendered) -> DeliveryResult:
+        """A bulk send as a paid broadcast (``allow_paid_broadcast``: a higher rate limit
+        for Telegram Stars); the outbox worker calls it when a paid rate is configured."""
+        return await self._send(address, rendered, paid=True)
+
+    async def _send(self, address: str, rendered: Rendered, *, paid: bool) -> DeliveryResult:
         bot = self.application.bot
         pieces = split_text(rendered.text, self.capabilities.max_text_chars)
         ids: list[str] = []
@@ -227,6 +235,7 @@ class TelegramChannel:
                     chat_id=int(address),
                     text=piece,
                     reply_markup=keyboard(rendered) if last else None,
+                    allow_paid_broadcast=True if paid else None,
                 )
                 ids.append(str(message.message_id))
         except RetryAfter as exc:
@@ -245,5 +254,5 @@ class TelegramChannel:
         except TimedOut as exc:
             return DeliveryResult(DeliveryStatus.UNKNOWN, error=str(exc))
         except NetworkError as exc:
-            return DeliveryResult(DeliveryStatus.RETRY, retry_after=5.0, error=str(exc))
+            return DeliveryResult(DeliveryStatus.RETRY, error=str(exc))  # worker backs off
         return DeliveryResult(DeliveryStatus.SENT, external_ids=tuple(ids))
