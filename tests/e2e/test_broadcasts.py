@@ -31,6 +31,7 @@ async def populate(
     prefix: str = "p",
     unreachable: bool = False,
     now=None,
+    first_address: int | None = None,
 ) -> list[int]:
     """``count`` people with one identity each, inserted in bulk."""
     from datetime import UTC, datetime
@@ -60,7 +61,9 @@ async def populate(
                     {
                         "user_id": user_id,
                         "channel": channel,
-                        "external_id": f"{prefix}{n}",
+                        "external_id": f"{prefix}{n}"
+                        if first_address is None
+                        else str(first_address + n),
                         "created_at": now,
                         "last_seen_at": now,
                         "unreachable_at": now if unreachable else None,
