@@ -278,3 +278,38 @@ async def test_twenty_thousand_recipients_survive_a_crash_and_a_second_fanout(co
     assert rows == people == 20_000
     assert broadcast.status == "queued" and broadcast.enqueued == 20_000
     assert (progress.total, progress.pending, progress.sent) == (20_000, 20_000, 0)
+
+
+async def test_cli_shows_a_broadcasts_progress_bar(core, database_url, tmp_path) -> None:
+    from storage.models import OutboxStatus
+    from storage.repositories.outbox import Outcome
+    from tests.conftest import make_env
+    from tests.e2e.test_cli import cli
+
+    await populate(core.db, 10, county="滑县", prefix="hx")
+    broadcast_id = await create_confirmed(core, county="滑县")
+    await fanout(core).step()
+    async with core.db.transaction() as session:
+        outbox = Repositories.on(session).outbox
+        rows = await outbox.claim("w", now=core.clock.now(), limit=6, lease=timedelta(minutes=1))
+        outcomes = [Outcome(r.id, OutboxStatus.SENT) for r in rows[:4]]
+        outcomes.append(Outcome(rows[4].id, OutboxStatus.BLOCKED))
+        outcomes.append(Outcome(rows[5].id, OutboxStatus.FAILED))
+        await outbox.finish_many("w", outcomes, core.clock.now())
+    env = make_env(database_url)
+    shown = await asyncio.to_thread(cli, ["broadcast", "status", str(broadcast_id)], env, tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    line = shown.stdout.strip()
+    assert line.startswith("[" + "#" * 18 + "-" * 12 + "]  60%")
+    assert "4/10 sent, 4 pending, 1 failed, 0 unknown, 1 unreachable" in line
+    missing = await asyncio.to_thread(cli, ["broadcast", "status", "999"], env, tmp_path)
+    assert missing.returncode == 2 and "no broadcast 999" in missing.stderr
+    args = ["broadcast", "status", str(broadcast_id), "--watch", "--interval", "0.2"]
+    watching = asyncio.create_task(asyncio.to_thread(cli, args, env, tmp_path))
+    await asyncio.sleep(1.5)
+    assert not watching.done()
+    await deliver_all(core, Recorder())
+    watched = await asyncio.wait_for(watching, 30)
+    lines = watched.stdout.strip().splitlines()
+    assert watched.returncode == 0 and len(lines) >= 2
+    assert "60%" in lines[0] and lines[-1].startswith("[" + "#" * 30 + "] 100%")
