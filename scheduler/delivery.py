@@ -114,6 +114,8 @@ class DeliveryWorker:
         self._sending: set[int] = set()
         self._outcomes: list[tuple[Outcome, OutboxMessage]] = []
         self._last_upkeep = 0.0
+        # claim in batches of at least a quarter of the window (fewer, larger transactions)
+        self._claim_at_least = max(1, self.settings.concurrency // 4)
         self.sent = 0  # rows recorded SENT by this worker (figures for benchmarks)
 
     # -- life cycle -----------------------------------------------------------------------
@@ -145,7 +147,7 @@ class DeliveryWorker:
                     claimed = 0
                 if self._stopping:
                     break
-                if self.in_flight >= self.settings.concurrency:
+                if self.in_flight > self.settings.concurrency - self._claim_at_least:
                     self._slot_free.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._slot_free.wait(), self.settings.idle_poll_s)
