@@ -282,7 +282,7 @@ async def _ceiling(db: Any, notifier: Any, args: argparse.Namespace) -> dict[str
         counts = await _counts(db, batch_id)
     finally:
         await _stop_server(server)
-    whole, _steady, span = _rates(sent, 0.0)
+    whole, _steady, _span = _rates(sent, 0.0)
     return {
         "ceiling_fanout_rows": rows,
         "ceiling_fanout_rows_per_s": round(rows / fan_s) if fan_s else None,

@@ -15,7 +15,7 @@ from bot.dialogs import Form, Invalid, Step
 from bot.messages import Incoming, Option, Reply
 from bot.router import Router
 from handlers.fields import parse_village
-from storage.models import Broadcast, BroadcastStatus, Role, Scope
+from storage.models import Broadcast, BroadcastScope, BroadcastStatus, Role
 
 router = Router("broadcast")
 router.menu("menu_broadcast", "/broadcast", roles=(Role.ADMIN,), order=72)
@@ -73,7 +73,7 @@ def parse_region(text: str, ctx: Context, _answers: dict[str, Any]) -> dict[str,
     if len(words) == 1 and words[0] in PROVINCE_WORDS:
         if own:
             raise Invalid("broadcast/region_outside", county=own)
-        return {"scope": Scope.PROVINCE.value, "region": "河南省", "counties": None}
+        return {"scope": BroadcastScope.PROVINCE.value, "region": "河南省", "counties": None}
     if not 1 <= len(words) <= 2:
         raise Invalid("broadcast/region_unknown", text=text[:20])
     match = ctx.services.regions.resolve(words[0])
@@ -81,17 +81,17 @@ def parse_region(text: str, ctx: Context, _answers: dict[str, Any]) -> dict[str,
         if own:
             raise Invalid("broadcast/region_outside", county=own)
         counties = [c.name for c in ctx.services.regions.counties_of(match.city)]
-        return {"scope": Scope.CITY.value, "region": match.city, "counties": counties}
+        return {"scope": BroadcastScope.CITY.value, "region": match.city, "counties": counties}
     if match.county is None:
         raise Invalid("broadcast/region_unknown", text=words[0][:20])
     county = match.county.name
     if own and county != own:
         raise Invalid("broadcast/region_outside", county=own)
     if len(words) == 1:
-        return {"scope": Scope.COUNTY.value, "region": county, "counties": [county]}
+        return {"scope": BroadcastScope.COUNTY.value, "region": county, "counties": [county]}
     village = parse_village(words[1])
     return {
-        "scope": Scope.VILLAGE.value,
+        "scope": BroadcastScope.VILLAGE.value,
         "region": f"{county} {village}",
         "counties": [county],
         "village": village,

@@ -267,7 +267,7 @@ class DeliveryWorker:
         self._sending.add(row.id)
         result = await self._send(channel, row, paid=paid)
         if result.status is DeliveryStatus.RETRY and result.retry_after:
-            limits.rate_limited(row.address, result.retry_after)
+            limits.rate_limited(row.address, result.retry_after, paid=paid)
         self._done(self._outcome(row, result), row)
 
     async def _send(self, channel: Channel, row: OutboxMessage, *, paid: bool) -> DeliveryResult:

@@ -6,8 +6,10 @@ the reaction to a flood-control answer (429).
   sends after an idle spell and ``rate`` per second after that.
 * ``ChatSpacing`` keeps sends to one chat at least ``1 / rate`` seconds apart.
 * ``ChannelLimits`` joins them for one channel and decides what a 429 does: the chat
-  waits ``retry_after``; the whole channel pauses only when 429s come in numbers
-  (a systemic flood), so an isolated 429 costs one retried row, not a second of silence.
+  waits ``retry_after`` and the refused send gives its slot back (the limit counts
+  messages delivered); the whole channel pauses only when 429s come in numbers (a
+  systemic flood: a fifth of a second's rate within one second), so an isolated 429
+  costs one retried row, not a second of silence.
 
 Rates are per worker process; run one worker process per bot when the limit matters.
 """
@@ -55,6 +57,11 @@ class TokenBucket:
         wait = self.reserve()
         if wait > 0:
             await asyncio.sleep(wait)
+
+    def refund(self) -> None:
+        """Give back one slot: a send the server refused did not deliver a message."""
+        if not self.unlimited:
+            self._tat = max(self._now(), self._tat - 1.0 / self.rate)
 
     def pause(self, seconds: float) -> None:
         """No send before ``seconds`` from now, and no burst right after it."""
@@ -143,14 +150,17 @@ class ChannelLimits:
     def bucket(self, *, paid: bool) -> TokenBucket:
         return self.paid if paid and self.paid is not None else self.overall
 
-    def rate_limited(self, chat: str, retry_after: float) -> None:
-        """A 429 for ``chat``: that chat waits; a burst of them pauses the channel."""
+    def rate_limited(self, chat: str, retry_after: float, *, paid: bool = False) -> None:
+        """A 429 for ``chat``: that chat waits and the refused send's slot is given back;
+        a burst of them (a flood) pauses the whole channel instead."""
         if self.chats is not None:
             self.chats.pause(chat, retry_after)
         if self.flood.hit():
             self.overall.pause(retry_after)
             if self.paid is not None:
                 self.paid.pause(retry_after)
+        else:
+            self.bucket(paid=paid).refund()
 
 
 def limits_for(

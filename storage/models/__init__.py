@@ -1,7 +1,7 @@
 """One model per module; importing this package registers every table on ``Base.metadata``."""
 
 from storage.models.audit import AuditEntry
-from storage.models.broadcast import Broadcast, BroadcastStatus, Scope
+from storage.models.broadcast import Broadcast, BroadcastScope, BroadcastStatus
 from storage.models.dialog_state import DialogState
 from storage.models.identity import Identity
 from storage.models.inbox import InboxItem, InboxStatus
@@ -15,6 +15,7 @@ __all__ = [
     "AuditEntry",
     "Blob",
     "Broadcast",
+    "BroadcastScope",
     "BroadcastStatus",
     "DialogState",
     "Identity",
@@ -27,6 +28,5 @@ __all__ = [
     "Person",
     "Priority",
     "Role",
-    "Scope",
     "User",
 ]

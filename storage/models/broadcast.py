@@ -21,7 +21,7 @@ class BroadcastStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class Scope(StrEnum):
+class BroadcastScope(StrEnum):
     PROVINCE = "province"
     CITY = "city"
     COUNTY = "county"

@@ -316,22 +316,6 @@ class OutboxRepository:
         )
         return result.rowcount or 0
 
-    async def sent_since(self, batch_id: int, since: datetime) -> int:
-        stmt = select(func.count()).where(
-            OutboxMessage.batch_id == batch_id,
-            OutboxMessage.status == OutboxStatus.SENT.value,
-            OutboxMessage.sent_at >= since,
-        )
-        return int((await self.session.execute(stmt)).scalar_one())
-
-    async def sent_span(self, batch_id: int) -> tuple[datetime | None, datetime | None]:
-        """The first and last send time of a batch."""
-        stmt = select(func.min(OutboxMessage.sent_at), func.max(OutboxMessage.sent_at)).where(
-            OutboxMessage.batch_id == batch_id, OutboxMessage.status == OutboxStatus.SENT.value
-        )
-        first, last = (await self.session.execute(stmt)).one()
-        return first, last
-
     async def counts(self, *, batch_id: int | None = None) -> dict[str, int]:
         stmt = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
         if batch_id is not None:

@@ -149,4 +149,4 @@ async def test_bulk_rows_go_as_paid_broadcasts_when_a_paid_rate_is_set(
     finally:
         await app.stop()
     sends = [p for m, p in fake.requests if m == "sendMessage" and p.get("chat_id") == 906]
-    assert [p.get("allow_paid_broadcast") for p in sends] == [None, "true", None]
+    assert [p.get("allow_paid_broadcast") for p in sends] == [None, True, None]

@@ -60,7 +60,10 @@ def test_an_isolated_429_pauses_the_chat_a_flood_pauses_the_channel() -> None:
     for _ in range(40):
         limits.overall.reserve()
     now.t += 10
+    assert limits.overall.reserve() == 0.0
+    tat = limits.overall._tat
     limits.rate_limited("7", 3.0)
+    assert limits.overall._tat == pytest.approx(tat - 1 / 30)  # the refused slot came back
     assert limits.overall.reserve() == 0.0
     assert limits.chat_wait("7") is None  # three seconds away
     assert limits.chat_wait("8") == 0.0
