@@ -1,7 +1,7 @@
 """A broadcast to 10,000 recipients through the outbox worker against the fake Bot API server.
 
     .venv/bin/python -m bench.broadcast [--recipients 10000] [--limited-seconds 60]
-        [--fail-ratio 0.05] [--concurrency 128]
+        [--fail-ratio 0.05] [--concurrency 256]
 
 Two phases on one database (a fresh SQLite file unless BENCH_DATABASE_URL is set):
 
@@ -332,7 +332,7 @@ def main() -> None:
         help="length of the 30/s phase (0: until all are delivered; -1: skip it)",
     )
     parser.add_argument("--fail-ratio", type=float, default=0.05)
-    parser.add_argument("--concurrency", type=int, default=128)
+    parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
