@@ -119,7 +119,7 @@ class BroadcastRepository:
         return True
 
     async def due(self, now: datetime) -> list[int]:
-        """Broadcasts whose fan-out should run now (begun ones first, to finish them)."""
+        """Broadcasts whose fan-out should run now, in the order they were due."""
         stmt = (
             select(Broadcast.id)
             .where(
@@ -129,7 +129,7 @@ class BroadcastRepository:
                     & (Broadcast.start_at <= now)
                 )
             )
-            .order_by(Broadcast.status.desc(), Broadcast.start_at, Broadcast.id)
+            .order_by(Broadcast.start_at, Broadcast.id)
         )
         return list((await self.session.execute(stmt)).scalars())
 
