@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Blob, Identity, OutboxMessage, OutboxStatus, Priority
-from storage.upsert import insert_ignore, insert_many_ignore
+from storage.upsert import insert_ignore
 
 MAX_ERROR_CHARS = 500
 STALE_CLAIM = "worker stopped while sending; sent again"
@@ -78,10 +79,20 @@ class OutboxRepository:
         return await insert_ignore(self.session, OutboxMessage, values, ["dedupe_key"])
 
     async def enqueue_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Bulk form of ``enqueue``: each dict takes ``enqueue``'s keyword arguments."""
-        return await insert_many_ignore(
-            self.session, OutboxMessage, [_row(**r) for r in rows], ["dedupe_key"]
+        """Bulk form of ``enqueue``: each dict takes ``enqueue``'s keyword arguments; the ids
+        of the rows inserted (those whose dedupe key was new). One cached statement run
+        for many parameter sets: several times faster than one multi-row VALUES."""
+        if not rows:
+            return []
+        table = OutboxMessage.__table__
+        stmt = (
+            (postgresql if self._is_postgres else sqlite)
+            .insert(table)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(table.c.id)
         )
+        result = await self.session.execute(stmt, [_row(**r) for r in rows])
+        return list(result.scalars())
 
     async def put_blob(self, filename: str, mime_type: str, content: bytes) -> int:
         digest = hashlib.sha256(content).hexdigest()
