@@ -96,3 +96,42 @@ async def test_sigkill_mid_broadcast_loses_nothing_and_repeats_only_in_flight(
     twice = [chat for chat, n in copies.items() if n > 1]
     assert max(copies.values()) <= 2 and len(twice) <= CONCURRENCY, (at_kill, len(twice))
     assert all(m.text.startswith("【通知】") for m in fake.sent)
+
+
+async def test_two_processes_share_a_broadcast_and_send_each_row_once(
+    fake, database_url, tmp_path
+) -> None:
+    recipients = 1000
+    db = Database(database_url)
+    try:
+        await populate(db, recipients, county="滑县", channel="telegram", first_address=FIRST_CHAT)
+        batch_id = await confirmed_broadcast(db)
+        env = make_env(
+            database_url,
+            CUNZHAN_TELEGRAM_TOKEN=TOKEN,
+            CUNZHAN_TELEGRAM_API_URL=fake.base_url,
+            # webhook mode: two processes, no competing getUpdates polls
+            CUNZHAN_TELEGRAM_WEBHOOK_URL="http://127.0.0.1:9/telegram",
+            CUNZHAN_TELEGRAM_WEBHOOK_SECRET="two-processes",
+            CUNZHAN_TELEGRAM_RATE="250",
+            CUNZHAN_DELIVERY_CONCURRENCY="8",
+            CUNZHAN_BROADCAST_CHUNK="100",
+        )
+        processes = [BotProcess(env, tmp_path / str(n)) for n in range(2)]
+        for process in processes:
+            process.workdir.mkdir()
+            await process.start()
+        try:
+            deadline = time.monotonic() + 90
+            while (await batch_counts(db, batch_id)) != {"sent": recipients}:
+                assert time.monotonic() < deadline, await batch_counts(db, batch_id)
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(0.5)
+        finally:
+            for process in processes:
+                assert await process.stop() == 0
+    finally:
+        await db.dispose()
+    copies = Counter(m.chat_id for m in fake.sent)
+    assert set(copies) == set(range(FIRST_CHAT, FIRST_CHAT + recipients))
+    assert set(copies.values()) == {1}
