@@ -6,7 +6,8 @@ Each chunk is one transaction that writes the chunk's rows (dedupe key
 (the last user id done). A crash mid-fan-out loses at most the chunk being written, and
 the next run resumes at the cursor; a chunk written twice (two processes) adds nothing,
 as its dedupe keys exist already. The rows are bulk priority, so direct answers and
-reminders overtake them in the delivery worker.
+reminders overtake them in the delivery worker. Once nothing of a broadcast is left to
+send, its sender gets a report: how many got it, failed, or could not be reached.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from storage.repositories import Repositories
 log = logging.getLogger("cunzhan.broadcasts")
 
 KIND = "broadcast"
+REPORT_KIND = "broadcast_report"
 
 
 def dedupe_key(broadcast_id: int, user_id: int) -> str:
@@ -80,7 +82,40 @@ class BroadcastFanout:
         written = 0
         for broadcast_id in due:
             written += await self.fan_out(broadcast_id, max_chunks=max_chunks)
+        await self.report_finished()
         return written
+
+    async def report_finished(self) -> int:
+        """Tell each sender how their finished broadcast went (sent, failed, unreachable)."""
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            repos = Repositories.on(session)
+            finished = await repos.broadcasts.finished_unreported()
+            for row in finished:
+                row.reported_at = now
+                if row.created_by is None:
+                    continue
+                progress = await repos.broadcasts.progress(row, now)
+                data = {
+                    "id": row.id,
+                    "region": row.region,
+                    "total": progress.total,
+                    "sent": progress.sent,
+                    "failed": progress.failed + progress.unknown,
+                    "unreachable": progress.unreachable,
+                }
+                await self.notifier.send(
+                    repos,
+                    row.created_by,
+                    Reply("broadcast/finished", data),
+                    now=now,
+                    kind=REPORT_KIND,
+                    priority=Priority.DIRECT,
+                    dedupe_key=f"bc-report:{row.id}",
+                )
+        if finished and self.on_enqueued is not None:
+            self.on_enqueued()
+        return len(finished)
 
     async def fan_out(self, broadcast_id: int, *, max_chunks: int | None = None) -> int:
         written = chunks = 0

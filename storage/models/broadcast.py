@@ -53,3 +53,4 @@ class Broadcast(Base):
     started_at: Mapped[datetime | None]
     fanned_out_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    reported_at: Mapped[datetime | None]  # when its sender was told the outcome

@@ -133,6 +133,23 @@ class BroadcastRepository:
         )
         return list((await self.session.execute(stmt)).scalars())
 
+    async def finished_unreported(self) -> list[Broadcast]:
+        """Fanned-out broadcasts with nothing left to send whose sender was not yet told."""
+        waiting = exists().where(
+            OutboxMessage.batch_id == Broadcast.id,
+            OutboxMessage.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
+        )
+        stmt = (
+            select(Broadcast)
+            .where(
+                Broadcast.status == BroadcastStatus.QUEUED.value,
+                Broadcast.reported_at.is_(None),
+                ~waiting,
+            )
+            .order_by(Broadcast.id)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
     async def recent(self, *, limit: int = 10, county: str | None = None) -> list[Broadcast]:
         """The latest non-draft broadcasts; with ``county``, those of that county's admins."""
         stmt = select(Broadcast).where(Broadcast.status != BroadcastStatus.DRAFT.value)

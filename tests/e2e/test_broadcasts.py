@@ -133,6 +133,11 @@ async def test_admin_broadcasts_to_households_of_a_county(core) -> None:
     await deliver_all(core, channel)
     assert sorted(a for a, _ in channel.sent) == ["hx0", "hx1", "hx2"]
     assert all(text.startswith("【通知】\n明天上午九点") for _, text in channel.sent)
+    assert await fanout(core).step() == 0  # nothing left to send: the sender is told
+    assert await fanout(core).step() == 0
+    await deliver_all(core, channel)
+    [report] = [text for address, text in channel.sent if address == "boss"]
+    assert "已发送完毕" in report and "送达 3 人" in report and "联系不上 1 人" in report
     await verify_dialog(
         admin, [("[刷新进度]", ["已完成", "已发送 3/4", "待发送 0", "联系不上 1"])]
     )
