@@ -318,3 +318,50 @@ async def test_cli_shows_a_broadcasts_progress_bar(core, database_url, tmp_path)
     lines = watched.stdout.strip().splitlines()
     assert watched.returncode == 0 and len(lines) >= 2
     assert "60%" in lines[0] and lines[-1].startswith("[" + "#" * 30 + "] 100%")
+
+
+async def test_broadcast_over_telegram_with_429s_5xx_and_blocked_people(
+    fake, telegram_app
+) -> None:
+    admin_chat, first = 990, 700_000
+    await populate(telegram_app.db, 20, county="滑县", channel="telegram", first_address=first)
+    code = await issue_invite(telegram_app.db, "admin")
+    said = 0
+    for text in ("/start", f"/bind {code}", "/broadcast", "农户", "滑县", "立即", "今晚停电检修"):
+        fake.inject_message(admin_chat, text)
+        said += 1
+        await fake.wait_for_sent(said, chat_id=admin_chat)
+    preview = fake.messages_to(admin_chat)[-1]
+    assert "收件人数：20 人" in preview.text
+    [confirm] = [
+        data for row in fake.buttons(preview) for label, data in row if label == "确认发送"
+    ]
+    fake.block_chat(first + 3)
+    fake.block_chat(first + 4)
+    fake.inject_callback(admin_chat, confirm)
+    await fake.wait_for_sent(said + 1, chat_id=admin_chat)
+    fake.fail_next("sendMessage", status=429, retry_after=1, times=2)
+    fake.fail_next("sendMessage", status=502)
+    await fake.wait_until(
+        lambda: "已发送完毕" in fake.messages_to(admin_chat)[-1].text,
+        timeout=30,
+        what="the report to the admin",
+    )
+    report = fake.messages_to(admin_chat)[-1].text
+    assert "共 20 人，送达 18 人" in report and "联系不上 2 人" in report
+    for n in range(20):
+        expected = 0 if n in (3, 4) else 1
+        assert len(fake.messages_to(first + n)) == expected, n
+    fake.inject_message(admin_chat, "/broadcasts")
+    await fake.wait_for_sent(said + 3, chat_id=admin_chat)
+    listed = fake.messages_to(admin_chat)[-1].text
+    assert "已完成" in listed and "已发送 18/20" in listed and "联系不上 2" in listed
+    async with telegram_app.db.transaction() as session:
+        statuses = await Repositories.on(session).outbox.counts(batch_id=1)
+        attempts = list(
+            await session.scalars(
+                select(OutboxMessage.attempts).where(OutboxMessage.batch_id == 1)
+            )
+        )
+    assert statuses == {"sent": 18, "blocked": 2}
+    assert sum(attempts) == 20 + 3  # two 429s and one 502 were retried
