@@ -161,6 +161,7 @@ class DeliveryWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await recorder
             await self._flush()
+            log.info("delivery worker stopped", extra={"holder": self.holder, "sent": self.sent})
 
     async def _drain_in_flight(self) -> None:
         """On stop: rows still waiting for a rate slot go back unsent; sends finish."""

@@ -135,3 +135,13 @@ async def test_two_processes_share_a_broadcast_and_send_each_row_once(
     copies = Counter(m.chat_id for m in fake.sent)
     assert set(copies) == set(range(FIRST_CHAT, FIRST_CHAT + recipients))
     assert set(copies.values()) == {1}
+    shares = [sent_by(process) for process in processes]
+    assert sum(shares) == recipients and min(shares) > 0, shares  # both took part
+
+
+def sent_by(process: BotProcess) -> int:
+    """The rows a process's worker recorded as sent, from its last log line about it."""
+    import json
+
+    [line] = [entry for entry in process.log if '"delivery worker stopped"' in entry]
+    return int(json.loads(line)["sent"])
