@@ -84,9 +84,9 @@ async def test_rate_limit_paces_sends(db: Database) -> None:
     await run_until(w, lambda: len(channel.sent) == 100)
     times = [t for _, _, t in channel.sent]
     elapsed = times[-1] - times[0]
-    assert 0.9 <= elapsed <= 2.5  # a burst of 50, then 50 more at 50 per second
-    for start in times:
-        assert sum(1 for t in times if start <= t < start + 0.5) <= 50 + 26
+    assert 0.95 <= elapsed <= 6.0  # a burst of 50, then 50 more at 50 per second
+    for start in times:  # never faster than the pace after the burst (some slack for load)
+        assert sum(1 for t in times if start + 0.1 <= t < start + 0.6) <= 25 + 15
     assert await statuses(db) == {"sent": 100}
 
 
@@ -116,6 +116,7 @@ async def test_direct_messages_overtake_a_bulk_broadcast(db: Database) -> None:
         while len(channel.sent) < 45:
             await asyncio.sleep(0.01)
         await enqueue(db, [{"address": "d", "text": "direct", "priority": Priority.DIRECT}])
+        queued_at = len(channel.sent)
         w.wake()
         while len(channel.sent) < 81:
             await asyncio.sleep(0.01)
@@ -123,7 +124,7 @@ async def test_direct_messages_overtake_a_bulk_broadcast(db: Database) -> None:
         w.stop()
         await task
     position = [a for a, _, _ in channel.sent].index("d")
-    assert 45 <= position <= 45 + 4 + 6
+    assert queued_at <= position <= queued_at + 4 + 1  # after the rows already in flight
 
 
 async def test_two_workers_never_send_the_same_row(database_url: str) -> None:
