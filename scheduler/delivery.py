@@ -10,8 +10,9 @@ priority, so direct answers and reminders overtake bulk rows within one claim.
 What each outcome does to a row: sent → SENT; retry (429, 5xx, network) → PENDING again
 after ``retry_after`` or an exponential backoff, FAILED after ``max_attempts``; blocked →
 BLOCKED and the person's identity is marked unreachable; timed out → UNKNOWN (it may have
-arrived: never resent); outside the channel's reply window → HELD until the person writes
-again.
+arrived: never resent); outside the channel's reply window → sent the channel's other way
+(``OutsideWindowChannel``: WeChat template messages) when it has one, else HELD until the
+person writes again.
 
 Crash safety: a claim is a lease that the live worker renews. After a crash (kill -9) the
 lease runs out and the rows it held are sent again by the next worker, so rows are never
@@ -32,7 +33,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.channels.base import Channel, DeliveryResult, DeliveryStatus, PaidBroadcastChannel
+from bot.channels.base import (
+    Channel,
+    DeliveryResult,
+    DeliveryStatus,
+    OutsideWindowChannel,
+    PaidBroadcastChannel,
+)
 from bot.clock import Clock
 from bot.messages import Attachment, Rendered, RenderedOption
 from bot.settings import DeliveryConfig
@@ -222,10 +229,11 @@ class DeliveryWorker:
             held = await self._outside_window(outbox, rows, now) if rows else set()
         for row in rows:
             self._rows[row.id] = row
-            if row.id in held:
+            outside = row.id in held
+            if outside and not self._reaches_outside_window(row.channel):
                 self._done(Outcome(row.id, OutboxStatus.HELD, error="outside reply window"), row)
                 continue
-            self._in_flight[row.id] = asyncio.create_task(self._deliver(row))
+            self._in_flight[row.id] = asyncio.create_task(self._deliver(row, outside=outside))
         return len(rows)
 
     async def _outside_window(
@@ -243,7 +251,11 @@ class DeliveryWorker:
             held |= {r.id for r in mine if seen.get(r.address) is None or seen[r.address] < oldest}
         return held
 
-    async def _deliver(self, row: OutboxMessage) -> None:
+    def _reaches_outside_window(self, name: str) -> bool:
+        channel = self.channels[name]
+        return isinstance(channel, OutsideWindowChannel) and channel.can_send_outside_window()
+
+    async def _deliver(self, row: OutboxMessage, *, outside: bool = False) -> None:
         limits = self.limits[row.channel]
         try:
             wait = limits.chat_wait(row.address)
@@ -266,15 +278,19 @@ class DeliveryWorker:
             self._done(Outcome(row.id, OutboxStatus.PENDING, refund=True), row)
             raise
         self._sending.add(row.id)
-        result = await self._send(channel, row, paid=paid)
+        result = await self._send(channel, row, paid=paid, outside=outside)
         if result.status is DeliveryStatus.RETRY and result.retry_after:
             limits.rate_limited(row.address, result.retry_after, paid=paid)
         self._done(self._outcome(row, result), row)
 
-    async def _send(self, channel: Channel, row: OutboxMessage, *, paid: bool) -> DeliveryResult:
+    async def _send(
+        self, channel: Channel, row: OutboxMessage, *, paid: bool, outside: bool
+    ) -> DeliveryResult:
         try:
             attachment = await self._attachment(row)
             rendered = rendered_from_row(row, attachment)
+            if outside:
+                return await channel.send_outside_window(row.address, rendered)  # type: ignore[attr-defined]
             if paid:
                 return await channel.send_paid(row.address, rendered)  # type: ignore[attr-defined]
             return await channel.send(row.address, rendered)

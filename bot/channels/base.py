@@ -76,6 +76,17 @@ class PaidBroadcastChannel(Protocol):
     async def send_paid(self, address: str, rendered: Rendered) -> DeliveryResult: ...
 
 
+@runtime_checkable
+class OutsideWindowChannel(Protocol):
+    """A channel with a reply window that can still reach people outside it (WeChat's
+    template messages, when a template is configured). The outbox worker sends a row
+    that way instead of holding it when ``can_send_outside_window()`` is true."""
+
+    def can_send_outside_window(self) -> bool: ...
+
+    async def send_outside_window(self, address: str, rendered: Rendered) -> DeliveryResult: ...
+
+
 def split_text(text: str, limit: int) -> list[str]:
     """Cut ``text`` into pieces of at most ``limit`` characters, at line breaks when possible."""
     pieces: list[str] = []

@@ -219,3 +219,37 @@ async def test_stopping_puts_back_rows_still_waiting_for_their_turn(db: Database
             select(OutboxMessage.attempts).where(OutboxMessage.status == "pending")
         )
         assert set(pending) == {0}
+
+
+class TemplateRecorder(Recorder):
+    """A channel with a reply window and template messages for people outside it."""
+
+    def __init__(self, configured: bool) -> None:
+        super().__init__(replace(CAPS, reply_window_s=48 * 3600))
+        self.configured = configured
+        self.templates: list[str] = []
+
+    def can_send_outside_window(self) -> bool:
+        return self.configured
+
+    async def send_outside_window(self, address: str, rendered: Rendered) -> DeliveryResult:
+        self.templates.append(address)
+        return DeliveryResult(DeliveryStatus.SENT)
+
+
+async def test_a_template_reaches_people_outside_the_window_when_configured(db) -> None:
+    now = SystemClock().now()
+    async with db.transaction() as session:
+        repos = Repositories.on(session)
+        await repos.users.create("test", "old", "老王", now - timedelta(hours=49))
+        await repos.users.create("test", "new", "小李", now - timedelta(hours=1))
+    rows = [{"address": "old", "text": "a"}, {"address": "new", "text": "b"}]
+    await enqueue(db, rows)
+    unconfigured = TemplateRecorder(configured=False)
+    await run_until(worker(db, unconfigured), lambda: len(unconfigured.sent) == 1)
+    assert unconfigured.templates == [] and await statuses(db) == {"sent": 1, "held": 1}
+    await enqueue(db, [{**r, "dedupe_key": f"again-{r['address']}"} for r in rows])
+    configured = TemplateRecorder(configured=True)
+    w = worker(db, configured)
+    await run_until(w, lambda: len(configured.sent) == 1 and configured.templates == ["old"])
+    assert await statuses(db) == {"sent": 3, "held": 1}
