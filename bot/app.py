@@ -22,6 +22,7 @@ from bot.router import Catalog, Router
 from bot.settings import Settings
 from bot.tokens import OptionSigner
 from content.regions import Gazetteer
+from scheduler.broadcasts import BroadcastFanout
 from scheduler.delivery import DeliveryWorker
 from scheduler.setup import SchedulerService, build_runtime
 from storage import migrate
@@ -71,7 +72,9 @@ class CunzhanApp:
             from bot.channels.telegram import TelegramChannel
 
             self.channels.append(TelegramChannel(settings.telegram))
-        self.delivery = DeliveryWorker(self.db, {c.name: c for c in self.channels}, self.clock)
+        self.delivery = DeliveryWorker(
+            self.db, {c.name: c for c in self.channels}, self.clock, config=settings.delivery
+        )
         self.scheduler = SchedulerService(
             build_runtime(
                 db=self.db,
@@ -81,6 +84,13 @@ class CunzhanApp:
                 pii=self.pii,
                 holder=f"pid{os.getpid()}",
             )
+        )
+        self.fanout = BroadcastFanout(
+            self.db,
+            self.notifier,
+            self.clock,
+            chunk=settings.delivery.broadcast_chunk,
+            on_enqueued=self.delivery.wake,
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
@@ -104,6 +114,7 @@ class CunzhanApp:
         for channel in self.channels:
             await channel.start(self.dispatcher.handle)
         self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
+        self._tasks.append(asyncio.create_task(self.fanout.run(), name="broadcast-fanout"))
         log.info(
             "cunzhan started",
             extra={
@@ -116,6 +127,7 @@ class CunzhanApp:
     async def stop(self) -> None:
         await self.scheduler.stop()
         self.delivery.stop()
+        self.fanout.stop()
         for task in self._tasks:
             try:
                 await asyncio.wait_for(task, timeout=10)

@@ -1,4 +1,5 @@
-"""The ``cunzhan`` command: run the bot, issue invite codes, migrate the database."""
+"""The ``cunzhan`` command: run the bot, issue invite codes, migrate the database, follow
+a broadcast's progress."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from bot.info_cli import add_commands, import_prices, post_info
 from bot.settings import Settings, SettingsError, load_settings
 from storage import migrate
 from storage.db import Database
-from storage.models import Role
+from storage.models import Broadcast, BroadcastStatus, Role
 from storage.repositories import Repositories
+from storage.repositories.broadcasts import Progress
 
 INVITE_ROLES = {"admin": Role.ADMIN, "staff": Role.STAFF, "liaison": Role.LIAISON}
 
@@ -64,7 +66,56 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="the .xlsx file to write")
     export.add_argument("--county", help="only trainees of this county")
     export.add_argument("--masked", action="store_true", help="mask phone and ID numbers")
+    broadcast = sub.add_parser("broadcast", help="broadcasts to roles and regions")
+    broadcast_sub = broadcast.add_subparsers(dest="broadcast_command", required=True)
+    status = broadcast_sub.add_parser("status", help="a broadcast's progress with a bar")
+    status.add_argument("id", type=int, help="the broadcast's number (shown by /broadcasts)")
+    status.add_argument("--watch", action="store_true", help="redraw until it is delivered")
+    status.add_argument("--interval", type=float, default=1.0, help="seconds between redraws")
     return parser
+
+
+def progress_line(row: Broadcast, progress: Progress, width: int = 30) -> str:
+    """``[#########-----]  60%  1200/2000 sent …  29.8/s``: one broadcast's progress."""
+    total = max(progress.total, 1)
+    filled = min(width, round(width * progress.done / total))
+    percent = 100 * progress.done // total
+    return (
+        f"[{'#' * filled}{'-' * (width - filled)}] {percent:3d}%  "
+        f"broadcast {row.id} ({row.status}): {progress.sent}/{progress.total} sent, "
+        f"{progress.pending} pending, {progress.failed} failed, {progress.unknown} unknown, "
+        f"{progress.unreachable} unreachable, {progress.rate:.1f}/s"
+    )
+
+
+def _finished(row: Broadcast, progress: Progress) -> bool:
+    if row.status == BroadcastStatus.CANCELLED.value:
+        return True
+    return row.status == BroadcastStatus.QUEUED.value and progress.pending == 0
+
+
+async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
+    db = Database(settings.database.url)
+    clock = SystemClock()
+    tty = sys.stdout.isatty()
+    try:
+        while True:
+            async with db.transaction() as session:
+                repos = Repositories.on(session)
+                row = await repos.broadcasts.get(args.id)
+                if row is None:
+                    print(f"no broadcast {args.id}", file=sys.stderr)
+                    return 2
+                progress = await repos.broadcasts.progress(row, clock.now())
+            line = progress_line(row, progress)
+            done = _finished(row, progress)
+            if not args.watch or done:
+                print(("\r" if tty and args.watch else "") + line)
+                return 0
+            print(("\r" + line) if tty else line, end="" if tty else "\n", flush=True)
+            await asyncio.sleep(max(0.1, args.interval))
+    finally:
+        await db.dispose()
 
 
 async def _run(settings: Settings) -> int:
@@ -267,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_trainees_export(settings, args))
     if command == "reports":
         return asyncio.run(_reports(settings, args))
+    if command == "broadcast":
+        return asyncio.run(_broadcast(settings, args))
     return asyncio.run(_db(settings, args))
 
 

@@ -73,12 +73,31 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class DeliveryConfig:
+    """The outbox worker: rows in flight, claim leases, retries and per-channel send rates.
+
+    Rates are messages per second; 0 lifts a limit. ``telegram_paid_rate`` > 0 sends bulk
+    rows as Telegram paid broadcasts at that rate instead of the ordinary overall rate.
+    """
+
+    concurrency: int = 32
+    lease_s: float = 30.0
+    max_attempts: int = 8
+    telegram_rate: float = 30.0
+    telegram_chat_rate: float = 1.0
+    telegram_paid_rate: float = 0.0
+    wechat_rate: float = 20.0
+    broadcast_chunk: int = 1000
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     wechat: WechatSettings = field(default_factory=WechatSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     timezone: str = "Asia/Shanghai"
     secret_key: str = ""
     log_level: str = "INFO"
@@ -93,6 +112,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SettingsError(f"{PREFIX}{name} must be a whole number, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{PREFIX}{name} must be a number, got {raw!r}") from exc
+    if not value >= minimum:
+        raise SettingsError(f"{PREFIX}{name} must be at least {minimum}, got {raw!r}")
+    return value
 
 
 def _opt(env: Mapping[str, str], name: str) -> str | None:
@@ -159,6 +191,16 @@ def load_settings(
             flood_messages=_int(env, "FLOOD_MESSAGES", 20),
             bind_failures=_int(env, "BIND_FAILURES", 5),
             invite_days=_int(env, "INVITE_DAYS", 7),
+        ),
+        delivery=DeliveryConfig(
+            concurrency=max(1, _int(env, "DELIVERY_CONCURRENCY", 32)),
+            lease_s=_float(env, "DELIVERY_LEASE_S", 30.0, minimum=0.5),
+            max_attempts=max(1, _int(env, "DELIVERY_MAX_ATTEMPTS", 8)),
+            telegram_rate=_float(env, "TELEGRAM_RATE", 30.0),
+            telegram_chat_rate=_float(env, "TELEGRAM_CHAT_RATE", 1.0),
+            telegram_paid_rate=_float(env, "TELEGRAM_PAID_RATE", 0.0),
+            wechat_rate=_float(env, "WECHAT_RATE", 20.0),
+            broadcast_chunk=max(1, _int(env, "BROADCAST_CHUNK", 1000)),
         ),
         timezone=_opt(env, "TIMEZONE") or "Asia/Shanghai",
         secret_key=_secret_key(env, workdir),

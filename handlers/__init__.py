@@ -4,6 +4,7 @@ it takes whatever free text nobody else wanted."""
 
 from handlers import (
     admin,
+    broadcast,
     info,
     policy,
     prices,
@@ -27,6 +28,7 @@ ROUTERS = (
     reports_admin.router,
     info.router,
     prices.router,
+    broadcast.router,
     policy.router,
 )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from aiohttp import web
 
@@ -26,6 +26,9 @@ class Capabilities:
     max_text_chars: int
     messages_per_second: float
     per_chat_per_second: float | None = None
+    # Sends allowed only this long after the person last wrote (WeChat: 48 hours); the
+    # outbox worker holds rows for people outside it instead of sending them.
+    reply_window_s: float | None = None
 
 
 class DeliveryStatus(StrEnum):
@@ -34,6 +37,7 @@ class DeliveryStatus(StrEnum):
     BLOCKED = "blocked"  # the person blocked the bot or is gone: stop sending
     FAILED = "failed"  # will not work however often it is tried (bad request)
     UNKNOWN = "unknown"  # timed out: may or may not have arrived, never resend blindly
+    HELD = "held"  # not allowed now (e.g. outside WeChat's window): kept until they write
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,26 @@ class Channel(Protocol):
     async def send(self, address: str, rendered: Rendered) -> DeliveryResult:
         """Send one rendered message to ``address`` (the channel's id for the person)."""
         ...
+
+
+@runtime_checkable
+class PaidBroadcastChannel(Protocol):
+    """A channel that can send bulk messages at a higher, paid rate (Telegram's
+    ``allow_paid_broadcast``); the outbox worker uses it for bulk rows when a paid rate
+    is configured."""
+
+    async def send_paid(self, address: str, rendered: Rendered) -> DeliveryResult: ...
+
+
+@runtime_checkable
+class OutsideWindowChannel(Protocol):
+    """A channel with a reply window that can still reach people outside it (WeChat's
+    template messages, when a template is configured). The outbox worker sends a row
+    that way instead of holding it when ``can_send_outside_window()`` is true."""
+
+    def can_send_outside_window(self) -> bool: ...
+
+    async def send_outside_window(self, address: str, rendered: Rendered) -> DeliveryResult: ...
 
 
 def split_text(text: str, limit: int) -> list[str]:

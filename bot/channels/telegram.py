@@ -10,7 +10,7 @@ import hmac
 import json
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -141,12 +141,14 @@ class TelegramChannel:
         self._on_incoming: OnIncoming | None = None
         base_url, base_file_url = api_urls(settings.api_url)
         pool = max(1, settings.connection_pool_size)
+        self._request = AiohttpRequest(connection_pool_size=pool)
+        self._send_url = f"{base_url}{settings.token}/sendMessage"
         builder = (
             Application.builder()
             .token(settings.token)
             .base_url(base_url)
             .base_file_url(base_file_url)
-            .request(AiohttpRequest(connection_pool_size=pool))
+            .request(self._request)
             .get_updates_request(AiohttpRequest(connection_pool_size=1, read_timeout=40.0))
             .concurrent_updates(max(1, settings.concurrent_updates))
         )
@@ -236,20 +238,28 @@ class TelegramChannel:
         log.error("telegram error", exc_info=context.error)
 
     async def send(self, address: str, rendered: Rendered) -> DeliveryResult:
-        bot = self.application.bot
+        return await self._send(address, rendered, paid=False)
+
+    async def send_paid(self, address: str, rendered: Rendered) -> DeliveryResult:
+        """A bulk send as a paid broadcast (``allow_paid_broadcast``: a higher rate limit
+        for Telegram Stars); the outbox worker calls it when a paid rate is configured."""
+        return await self._send(address, rendered, paid=True)
+
+    async def _send(self, address: str, rendered: Rendered, *, paid: bool) -> DeliveryResult:
         pieces = split_text(rendered.text, self.capabilities.max_text_chars)
         ids: list[str] = []
         try:
             for index, piece in enumerate(pieces):
                 last = index == len(pieces) - 1
-                message = await bot.send_message(
-                    chat_id=int(address),
-                    text=piece,
-                    reply_markup=keyboard(rendered) if last else None,
-                )
-                ids.append(str(message.message_id))
+                payload: dict[str, Any] = {"chat_id": int(address), "text": piece}
+                markup = keyboard(rendered) if last else None
+                if markup is not None:
+                    payload["reply_markup"] = markup.to_dict()
+                if paid:
+                    payload["allow_paid_broadcast"] = True
+                ids.append(await self._send_message(payload))
             if rendered.attachment is not None:
-                ids.append(await send_file(bot, int(address), rendered))
+                ids.append(await send_file(self.application.bot, int(address), rendered))
         except RetryAfter as exc:
             retry = exc.retry_after
             seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)
@@ -266,5 +276,22 @@ class TelegramChannel:
         except TimedOut as exc:
             return DeliveryResult(DeliveryStatus.UNKNOWN, error=str(exc))
         except NetworkError as exc:
-            return DeliveryResult(DeliveryStatus.RETRY, retry_after=5.0, error=str(exc))
+            return DeliveryResult(DeliveryStatus.RETRY, error=str(exc))  # worker backs off
         return DeliveryResult(DeliveryStatus.SENT, external_ids=tuple(ids))
+
+    async def _send_message(self, payload: dict[str, Any]) -> str:
+        """sendMessage as one JSON POST (python-telegram-bot's object round trip costs more
+        than the request at outbox rates); errors are raised as python-telegram-bot's."""
+        status, body = await self._request.post_json(self._send_url, payload)
+        if body.get("ok"):
+            return str(body["result"]["message_id"])
+        description = str(body.get("description") or f"HTTP {status}")
+        code = int(body.get("error_code") or status)
+        if code == 429:
+            retry_after = (body.get("parameters") or {}).get("retry_after", 1)
+            raise RetryAfter(retry_after)
+        if code == 403:
+            raise Forbidden(description)
+        if 400 <= code < 500:
+            raise BadRequest(description)
+        raise NetworkError(description)

@@ -7,6 +7,9 @@ fraction of it. The Bot API calls, errors and retries stay python-telegram-bot's
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
@@ -86,3 +89,28 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
+
+    async def post_json(self, url: str, payload: dict[str, Any]) -> tuple[int, Any]:
+        """One JSON POST on the same pool and timeouts, answered as (status, parsed body),
+        without python-telegram-bot's objects: the outbox worker's hot path. Raises
+        ``TimedOut`` / ``NetworkError`` as ``do_request`` does."""
+        if self._session is None or self._session.closed:
+            raise RuntimeError("AiohttpRequest is not initialized")
+        timeout = aiohttp.ClientTimeout(
+            sock_connect=self._connect_timeout,
+            sock_read=self._read_timeout,
+            connect=self._pool_timeout,
+        )
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json"}
+        try:
+            async with self._session.post(url, data=body, headers=headers, timeout=timeout) as res:
+                raw = await res.read()
+        except TimeoutError as exc:
+            raise TimedOut from exc
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
+        try:
+            return res.status, json.loads(raw)
+        except ValueError as exc:
+            raise NetworkError(f"invalid JSON answer (HTTP {res.status})") from exc

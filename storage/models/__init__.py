@@ -2,6 +2,7 @@
 
 from storage.models.attendance import Attendance
 from storage.models.audit import AuditEntry
+from storage.models.broadcast import Broadcast, BroadcastScope, BroadcastStatus
 from storage.models.course import Course, CourseStatus
 from storage.models.dialog_state import DialogState
 from storage.models.followup import FollowUp, FollowUpOutcome
@@ -27,6 +28,9 @@ __all__ = [
     "Attendance",
     "AuditEntry",
     "Blob",
+    "Broadcast",
+    "BroadcastScope",
+    "BroadcastStatus",
     "Course",
     "CourseStatus",
     "DialogState",

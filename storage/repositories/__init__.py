@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import PiiCipher
 from storage.repositories.audit import AuditRepository
+from storage.repositories.broadcasts import BroadcastRepository
 from storage.repositories.dialogs import DialogRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.info_items import InfoItemRepository
@@ -42,6 +43,7 @@ class Repositories:
     prices: PriceRepository
     training: TrainingRepository
     reports: ReportRepository
+    broadcasts: BroadcastRepository
 
     @classmethod
     def on(cls, session: AsyncSession, pii: PiiCipher | None = None) -> Repositories:
@@ -62,11 +64,13 @@ class Repositories:
             prices=PriceRepository(session),
             training=TrainingRepository(session),
             reports=ReportRepository(session),
+            broadcasts=BroadcastRepository(session),
         )
 
 
 __all__ = [
     "AuditRepository",
+    "BroadcastRepository",
     "DialogRepository",
     "InboxRepository",
     "InfoItemRepository",

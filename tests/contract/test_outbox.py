@@ -86,9 +86,58 @@ async def test_outcomes_and_stale_claims(db: Database) -> None:
         repos = Repositories.on(session)
         assert await repos.outbox.expire_stale_claims(NOW + timedelta(seconds=10)) == 0
         assert await repos.outbox.expire_stale_claims(NOW + timedelta(seconds=31)) == 1
-        assert await repos.outbox.counts() == {"sent": 1, "pending": 1, "unknown": 1}
+        assert await repos.outbox.counts() == {"sent": 1, "pending": 2}
         again = await repos.outbox.claim("w2", now=retry_at, limit=5, lease=timedelta(seconds=9))
     assert [r.id for r in again] == [b.id] and again[0].attempts == 2
+
+
+async def test_a_live_worker_keeps_its_claims_and_records_in_bulk(db: Database) -> None:
+    from storage.repositories.outbox import Outcome
+
+    lease = timedelta(seconds=30)
+    async with db.transaction() as session:
+        repos = Repositories.on(session)
+        await repos.outbox.enqueue_many([message(n) for n in range(5)])
+        rows = await repos.outbox.claim("w1", now=NOW, limit=5, lease=lease)
+    later = NOW + timedelta(seconds=25)
+    async with db.transaction() as session:
+        repos = Repositories.on(session)
+        assert await repos.outbox.renew("w1", now=later, lease=lease) == 5
+        assert await repos.outbox.expire_stale_claims(NOW + timedelta(seconds=40)) == 0
+        outcomes = [
+            Outcome(rows[0].id, OutboxStatus.SENT),
+            Outcome(rows[1].id, OutboxStatus.SENT),
+            Outcome(rows[2].id, OutboxStatus.BLOCKED, error="403"),
+            Outcome(rows[3].id, OutboxStatus.PENDING, retry_at=later, refund=True),
+            Outcome(rows[4].id, OutboxStatus.HELD),
+        ]
+        assert await repos.outbox.finish_many("intruder", outcomes, later) == 0
+        assert await repos.outbox.finish_many("w1", outcomes, later) == 5
+        assert await repos.outbox.finish_many("w1", outcomes, later) == 0
+        assert await repos.outbox.counts() == {"sent": 2, "blocked": 1, "pending": 1, "held": 1}
+        again = await repos.outbox.claim("w2", now=later, limit=5, lease=lease)
+    assert [r.id for r in again] == [rows[3].id] and again[0].attempts == 1
+
+
+async def test_held_rows_return_when_the_person_writes_again(db: Database) -> None:
+    from storage.models import Identity
+    from storage.repositories.outbox import Outcome
+
+    async with db.transaction() as session:
+        repos = Repositories.on(session)
+        await repos.users.create("wechat", "o1", "李", NOW)
+        await repos.outbox.enqueue(**message(1, channel="wechat", address="o1"))
+        [row] = await repos.outbox.claim("w", now=NOW, limit=1, lease=timedelta(seconds=9))
+        await repos.outbox.finish_many("w", [Outcome(row.id, OutboxStatus.HELD)], NOW)
+        seen = await repos.outbox.last_seen("wechat", ["o1", "o2"])
+        assert seen == {"o1": NOW}
+        window = NOW + timedelta(hours=1)
+        assert await repos.outbox.release_held("wechat", seen_since=window, now=window) == 0
+        identity = (await session.execute(select(Identity))).scalar_one()
+        identity.last_seen_at = window
+        await session.flush()
+        assert await repos.outbox.release_held("wechat", seen_since=window, now=window) == 1
+        assert await repos.outbox.counts() == {"pending": 1}
 
 
 async def test_blobs_are_stored_once(db: Database) -> None:

@@ -98,3 +98,55 @@ async def test_webchat_receives_pushes_on_its_event_stream(app) -> None:
         assert len(events) == 1 and "/bind" in events[0]["text"]
     finally:
         await client.close()
+
+
+async def test_server_errors_are_retried_with_backoff(fake, telegram_app) -> None:
+    fake.inject_message(904, "/start")
+    await fake.wait_for_sent(1, chat_id=904)
+    fake.fail_next("sendMessage", status=502)
+    row_id = await notify(telegram_app, "904", "telegram", Reply("profile/bind_usage"))
+    row = await wait_status(telegram_app, row_id, "sent", timeout=15)
+    assert row.attempts == 2 and len(fake.messages_to(904)) == 2
+
+
+async def test_a_timed_out_send_is_unknown_and_never_sent_again(fake, telegram_app) -> None:
+    fake.inject_message(905, "/start")
+    await fake.wait_for_sent(1, chat_id=905)
+    fake.fail_next("sendMessage", status=200, delay=5.5)  # answered after the read timeout
+    row_id = await notify(telegram_app, "905", "telegram", Reply("profile/bind_usage"))
+    row = await wait_status(telegram_app, row_id, "unknown", timeout=15)
+    await asyncio.sleep(1.0)
+    assert row.attempts == 1 and "Timed out" in (row.error or "")
+    # the slow answer did deliver it: exactly once, never resent
+    assert len(fake.messages_to(905)) == 2
+    assert (await outbox_row(telegram_app, row_id)).status == "unknown"
+
+
+async def test_bulk_rows_go_as_paid_broadcasts_when_a_paid_rate_is_set(
+    fake, database_url, settings_for
+) -> None:
+    from bot.app import CunzhanApp
+    from storage.models import Priority
+    from tests.conftest import TOKEN
+
+    settings = settings_for(
+        database_url,
+        CUNZHAN_TELEGRAM_TOKEN=TOKEN,
+        CUNZHAN_TELEGRAM_API_URL=fake.base_url,
+        CUNZHAN_TELEGRAM_PAID_RATE="500",
+    )
+    app = CunzhanApp(settings)
+    await app.start()
+    try:
+        fake.inject_message(906, "/start")
+        await fake.wait_for_sent(1, chat_id=906)
+        bulk = await notify(
+            app, "906", "telegram", Reply("profile/bind_usage"), priority=Priority.BULK
+        )
+        await wait_status(app, bulk, "sent")
+        direct = await notify(app, "906", "telegram", Reply("profile/bind_usage"))
+        await wait_status(app, direct, "sent")
+    finally:
+        await app.stop()
+    sends = [p for m, p in fake.requests if m == "sendMessage" and p.get("chat_id") == 906]
+    assert [p.get("allow_paid_broadcast") for p in sends] == [None, True, None]
