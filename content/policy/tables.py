@@ -162,3 +162,47 @@ def parse_standard(raw: str) -> list[StandardItem]:
 def parse_tables(raw: str, regions: Gazetteer) -> Tables:
     tasks, stated = parse_tasks(raw, regions)
     return Tables(tasks=tasks, stated=stated, standard=parse_standard(raw))
+
+
+CONTACT_LINE = re.compile(
+    r"^(?:联系人|联系方式)?\s*[：:]?\s*(省[^\s\d：:]{1,10}?(?:厅|局|办|委|社))\s*"
+    r"([\u4e00-\u9fff][\u4e00-\u9fff ]{0,4}?)?\s*(?:电话\s*[：:])?\s*"
+    r"((?:0\d{2,3}\s*[—–-]\s*)?\d{7,8})\s*$"
+)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A contact line of a document: unit, person (may be empty) and phone number."""
+
+    unit: str
+    person: str
+    phone: str
+    doc_no: str
+    file: str
+    section: str
+    line: str
+
+
+def parse_contacts(raw: str, doc_no: str, file: str) -> list[Contact]:
+    """Every ``省X厅 姓名 电话`` line; the section is ``联系人`` or ``附件N 联系人``."""
+    out: list[Contact] = []
+    annex = ""
+    label = "联系人"
+    for line in raw.splitlines():
+        text = line.strip().replace("**", "")
+        heading = re.match(r"^#*\s*附\s*件\s*(\d)\s*$", text)
+        if heading:
+            annex = f"附件{heading.group(1)} "
+            continue
+        match = CONTACT_LINE.match(text)
+        if not match:
+            continue
+        phone = re.sub(r"\s+", "", match.group(3)).replace("—", "-").replace("–", "-")
+        person = re.sub(r"\s+", "", match.group(2) or "")
+        if text.startswith(("联系人", "联系方式")):
+            label = text[:4] if text.startswith("联系方式") else "联系人"
+        out.append(
+            Contact(match.group(1), person, phone, doc_no, file, f"{annex}{label}", text)
+        )
+    return out

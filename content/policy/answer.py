@@ -1,0 +1,386 @@
+"""The answer composer: a question in everyday words → a short, cited extract, or a decline.
+
+Order of the checks: staff FAQ entries; questions the documents cannot answer (other
+provinces, topics outside the policies, plans after 2020); phone numbers and contact
+persons; 附件1 look-ups (a county's operator and villages, a city's counties, an
+operator's total); then retrieval over sentences, with question-type boosts (numbers,
+deadlines, lists) and comparisons across provinces answered one province per part.
+Answers quote the source and carry its citation; nothing is generated, so every number
+in an answer is a number of the documents.  Low confidence is a decline, not a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from content.policy.corpus import Corpus, Passage
+from content.policy.search import Index, Lexicon, Segmenter, Unit, normalise
+from content.policy.tables import OPERATORS, Contact, Tables
+from content.regions import Gazetteer
+
+REGIONS = ("河南", "湖南", "云南")
+NUMBER_Q = re.compile(r"几|多少|比例|百分|率|多大|多快|多长|多高|数")
+DEADLINE_Q = re.compile(r"啥时|什么时|几号|哪天|何时|截止|期限|多久|几月|哪年|啥日子|时间")
+LIST_Q = re.compile(r"哪些|都有啥|有啥|包括|都教啥|啥东西|什么内容|哪几|都有什么|都是啥|啥内容")
+COMPARE_Q = re.compile(r"各|分别|一样|区别|不同|对比|比较|相比|还是")
+TABLE_Q = re.compile(
+    r"帮扶|贫困村|几个村|多少个村|多少村|谁负责|哪家|运营商|负责|谁管|哪个公司|任务|移动|联通|电信|管"
+)
+DATE_UNIT = re.compile(r"\d+月\d+日|\d{4}年|前|上半年|下半年|年底|底前|每月|每年")
+PHONE = re.compile(r"(?:0\d{2,3}-?)?(\d{7,8})")
+OPERATOR_ALIASES = {"移动": "河南移动", "联通": "河南联通", "电信": "河南电信"}
+PART_LIMIT = 260
+ANSWER_LIMIT = 560
+
+
+@dataclass(frozen=True)
+class Source:
+    file: str
+    doc: str
+    section: str
+    title: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"file": self.file, "doc": self.doc, "section": self.section}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of an answer: ``kind`` picks how the template says it; ``data`` fills it."""
+
+    kind: str  # text | task | task_unknown | not_listed | city | operator | contact | faq
+    data: dict[str, Any]
+    source: Source
+    label: str = ""  # a province when an answer spans several
+    full: str = ""  # the whole passage, for 原文
+
+
+@dataclass(frozen=True)
+class Answer:
+    answered: bool
+    parts: tuple[Part, ...] = ()
+    reason: str = ""  # why it declined: empty | out_of_scope | low_confidence
+    kind: str = ""  # the question type that answered it
+
+    @property
+    def sources(self) -> list[dict[str, str]]:
+        seen: list[dict[str, str]] = []
+        for part in self.parts:
+            entry = part.source.as_dict()
+            if entry not in seen:
+                seen.append(entry)
+        return seen
+
+
+@dataclass(frozen=True)
+class Faq:
+    id: int
+    question: str
+    answer: str
+
+
+@dataclass
+class Thresholds:
+    coverage: float = 0.42
+    score: float = 4.0
+    second_part: float = 0.8
+    faq: float = 0.6
+
+
+@dataclass
+class _Scored:
+    unit: Unit
+    score: float
+    hits: set[str] = field(default_factory=set)
+
+
+class PolicyEngine:
+    """Everything needed to answer: corpus, tables, contacts, gazetteer, index."""
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        tables: Tables,
+        contacts: list[Contact],
+        regions: Gazetteer,
+        lexicon: Lexicon,
+        thresholds: Thresholds | None = None,
+    ) -> None:
+        self.corpus = corpus
+        self.tables = tables
+        self.contacts = contacts
+        self.regions = regions
+        self.lexicon = lexicon
+        self.limits = thresholds or Thresholds()
+        names = tuple({t.county for t in tables.tasks} | {c.person for c in contacts})
+        self.segmenter = Segmenter(lexicon, names)
+        self.index = Index(corpus.passages, self.segmenter)
+        self._table_file = next(
+            (d.file for d in corpus.documents.values() if tables.tasks and d.region == "河南"),
+            "",
+        )
+
+    # -- entry point ----------------------------------------------------------------------
+
+    def answer(self, question: str, faqs: Sequence[Faq] = ()) -> Answer:
+        """Answer ``question`` from the documents (or a staff FAQ), or decline."""
+        q = normalise(self.segmenter.fix_typos(question))
+        if len(re.sub(r"[^\w]", "", q)) < 2:
+            return Answer(False, reason="empty")
+        faq = self._faq(q, faqs)
+        if faq is not None:
+            return faq
+        if self._out_of_scope(q):
+            return Answer(False, reason="out_of_scope")
+        for route in (self._contact, self._table):
+            found = route(q)
+            if found is not None:
+                return found
+        return self._retrieve(q)
+
+    # -- routes ---------------------------------------------------------------------------
+
+    def _faq(self, q: str, faqs: Sequence[Faq]) -> Answer | None:
+        words = set(self.segmenter.words(q))
+        best: tuple[float, Faq] | None = None
+        for faq in faqs:
+            other = set(self.segmenter.words(faq.question))
+            if not words or not other:
+                continue
+            overlap = len(words & other) / len(words | other)
+            if best is None or overlap > best[0]:
+                best = (overlap, faq)
+        if best is None or best[0] < self.limits.faq:
+            return None
+        faq = best[1]
+        part = Part("faq", {"answer": faq.answer, "id": faq.id}, Source("", "工作人员答复", ""))
+        return Answer(True, (part,), kind="faq")
+
+    def _out_of_scope(self, q: str) -> bool:
+        lex = self.lexicon
+        if any(term in q for term in (*lex.out_of_scope, *lex.future)):
+            return True
+        years = [int(y) for y in re.findall(r"(20\d\d)", q)]
+        if any(y > 2020 for y in years):
+            return True
+        others = [p for p in lex.other_provinces if p in q]
+        if others:
+            best = self._ranked(q)
+            top = best[0].unit if best else None
+            return top is None or not any(p in top.passage.text for p in others)
+        return False
+
+    def _contact(self, q: str) -> Answer | None:
+        digits = [m.group(1) for m in PHONE.finditer(q.replace("-", ""))]
+        found = [c for c in self.contacts if any(d in c.phone.replace("-", "") for d in digits)]
+        if not digits:
+            found = [c for c in self.contacts if c.person and c.person in q]
+        if not found:
+            return None
+        parts = tuple(
+            Part(
+                "contact",
+                {"unit": c.unit, "person": c.person, "phone": c.phone},
+                Source(c.file, c.doc_no, c.section),
+                full=c.line,
+            )
+            for c in found
+        )
+        return Answer(True, parts, kind="contact")
+
+    def _table(self, q: str) -> Answer | None:
+        if not self.tables.tasks or not TABLE_Q.search(q):
+            return None
+        source = Source(self._table_file, self._table_doc(), "附件1", "电商帮扶任务分解表")
+        counties = self.regions.find_in(q)
+        if counties:
+            parts = []
+            for county in counties:
+                task = self.tables.task(county.name)
+                if task is None:
+                    parts.append(Part("not_listed", {"county": county.name}, source))
+                    continue
+                data = {
+                    "county": task.county,
+                    "city": task.city,
+                    "operator": task.operator,
+                    "villages": task.villages,
+                    "printed": task.printed if task.printed != task.county else "",
+                    "seq": task.seq,
+                }
+                kind = "task" if task.villages is not None else "task_unknown"
+                parts.append(Part(kind, data, source))
+            return Answer(True, tuple(parts), kind="table")
+        city = next((c for c in self.regions.cities() if c in q or c[:-1] in q), None)
+        if city is not None:
+            rows = self.tables.of_city(city)
+            if rows:
+                known = [t for t in rows if t.villages is not None]
+                data = {
+                    "city": city,
+                    "rows": [(t.county, t.operator, t.villages) for t in rows],
+                    "total": sum(t.villages for t in known if t.villages is not None),
+                    "unknown": [t.county for t in rows if t.villages is None],
+                }
+                return Answer(True, (Part("city", data, source),), kind="table")
+        operator = next((full for short, full in OPERATOR_ALIASES.items() if short in q), None)
+        if operator is not None:
+            rows = self.tables.of_operator(operator)
+            data = {
+                "operator": operator,
+                "stated": self.tables.stated.get(operator),
+                "counties": len(rows),
+                "names": [t.county for t in rows] if LIST_Q.search(q) else [],
+                "unknown": [t.county for t in rows if t.villages is None],
+            }
+            return Answer(True, (Part("operator", data, source),), kind="table")
+        return None
+
+    def _table_doc(self) -> str:
+        doc = self.corpus.documents.get(self._table_file)
+        return doc.doc_no if doc else ""
+
+    # -- retrieval ------------------------------------------------------------------------
+
+    def _query(self, q: str) -> tuple[list[str], list[str]]:
+        words = self.segmenter.words(q)
+        expansion = self.segmenter.expand(q)
+        tokens = self.segmenter.tokens(q)
+        for term in expansion:
+            tokens.extend(self.segmenter.words(term))
+        return words, tokens
+
+    def _ranked(self, q: str, limit: int = 40) -> list[_Scored]:
+        words, tokens = self._query(q)
+        scores = self.index.scores(tokens)
+        mentioned = [r for r in REGIONS if r in q]
+        boosts = np.ones(len(scores), dtype=np.float32)
+        number, deadline, listing = NUMBER_Q.search(q), DEADLINE_Q.search(q), LIST_Q.search(q)
+        for i in np.argsort(-scores)[: limit * 3]:
+            unit = self.index.units[i]
+            if mentioned and unit.passage.region not in mentioned:
+                if not (unit.passage.region == "国家" and "河南" in mentioned):
+                    boosts[i] *= 0.5
+            if number and re.search(r"\d|[一二两三四五六七八九十]+[个名项]", unit.text):
+                boosts[i] *= 1.15
+            if deadline and DATE_UNIT.search(unit.text):
+                boosts[i] *= 1.3
+            if listing and unit.text.count("、") >= 2:
+                boosts[i] *= 1.15
+        final = scores * boosts
+        order = np.argsort(-final)[:limit]
+        return [_Scored(self.index.units[i], float(final[i])) for i in order if final[i] > 0]
+
+    def _coverage(self, q: str, units: Iterable[Unit]) -> float:
+        """IDF-weighted share of the question's words that the chosen units contain."""
+        words = [w for w in dict.fromkeys(self.segmenter.words(q)) if len(w) > 1 or w.isdigit()]
+        if not words:
+            return 0.0
+        have: set[str] = set()
+        for unit in units:
+            have |= self.index.unit_tokens[unit.id]
+        expansion = {w: self.lexicon.synonyms.get(w, ()) for w in words}
+        total = matched = 0.0
+        for word in words:
+            weight = self.index.idf_of(word)
+            total += weight
+            bigrams = {"~" + word[i : i + 2] for i in range(len(word) - 1)}
+            synonyms = {t for s in expansion[word] for t in self.segmenter.words(s)}
+            if word in have or (synonyms & have):
+                matched += weight
+            elif bigrams and len(bigrams & have) * 2 >= len(bigrams):
+                matched += weight * 0.7
+        return matched / total if total else 0.0
+
+    def _retrieve(self, q: str) -> Answer:
+        ranked = self._ranked(q)
+        if not ranked or ranked[0].score < self.limits.score:
+            return Answer(False, reason="low_confidence")
+        top = ranked[0]
+        mentioned = [r for r in REGIONS if r in q]
+        compare = len(mentioned) >= 2 or (COMPARE_Q.search(q) is not None and not mentioned)
+        chosen: list[_Scored] = [top]
+        if compare or not mentioned:
+            ratio = 0.55 if compare else self.limits.second_part
+            wanted = mentioned if len(mentioned) >= 2 else None
+            for cand in ranked[1:12]:
+                region = cand.unit.passage.region
+                if region in {c.unit.passage.region for c in chosen}:
+                    continue
+                if wanted is not None and region not in wanted:
+                    continue
+                if cand.score >= ratio * top.score and len(chosen) < 3:
+                    chosen.append(cand)
+        coverage = self._coverage(q, [c.unit for c in chosen])
+        if coverage < self.limits.coverage:
+            return Answer(False, reason="low_confidence")
+        multi = len(chosen) > 1
+        parts = [self._part(c, ranked, q, labelled=multi) for c in chosen]
+        while sum(len(p.data["text"]) for p in parts) > ANSWER_LIMIT and len(parts) > 1:
+            parts.pop()
+        return Answer(True, tuple(parts), kind="text")
+
+    def _part(self, chosen: _Scored, ranked: list[_Scored], q: str, *, labelled: bool) -> Part:
+        unit = chosen.unit
+        passage = unit.passage
+        siblings = [u for u in self.index.units if u.passage.id == passage.id]
+        picked = {unit.order}
+        near = [
+            r.unit.order
+            for r in ranked[1:8]
+            if r.unit.passage.id == passage.id and r.score >= 0.7 * chosen.score
+        ]
+        for order in near[:1]:
+            picked.add(order)
+        if len(unit.text) < 40 or unit.text.endswith("："):
+            if unit.order + 1 < len(siblings):
+                picked.add(unit.order + 1)
+        text = "".join(siblings[i].text for i in sorted(picked))
+        if len(text) > PART_LIMIT:
+            text = self._trim(text, q)
+        section = passage.section
+        source = Source(passage.file, passage.doc_no, section, passage.heading)
+        return Part(
+            "text",
+            {"text": text, "heading": passage.heading},
+            source,
+            label=passage.region if labelled else "",
+            full=passage.text,
+        )
+
+    def _trim(self, text: str, q: str) -> str:
+        """The run of clauses (≤ PART_LIMIT chars) that holds most of the question's words."""
+        clauses = re.findall(r"[^，；。：]+[，；。：]?", text)
+        words = [w for w in self._query(q)[1] if not w.startswith("~")]
+        weight = [
+            sum(self.index.idf_of(w) for w in set(words) if w in clause) for clause in clauses
+        ]
+        best = (0.0, 0, len(clauses))
+        for start in range(len(clauses)):
+            length = total = 0.0
+            for end in range(start, len(clauses)):
+                length += len(clauses[end])
+                if length > PART_LIMIT:
+                    break
+                total += weight[end]
+                if total > best[0]:
+                    best = (total, start, end + 1)
+        _, start, end = best
+        out = "".join(clauses[start:end])
+        if start > 0:
+            out = "…" + out
+        if end < len(clauses):
+            out = out.rstrip("，；：") + "…"
+        return out
+
+    def passage(self, passage_id: int) -> Passage | None:
+        return next((p for p in self.corpus.passages if p.id == passage_id), None)
+
+
+def operator_names() -> tuple[str, ...]:
+    return OPERATORS

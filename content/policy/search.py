@@ -1,0 +1,157 @@
+"""Policy search: Chinese segmentation, the colloquial→policy vocabulary and the BM25 index.
+
+The unit of retrieval is a sentence (long ones split at ；) with the titles of the
+sections above it, so the best unit is already the extract an answer quotes.  Tokens
+are jieba words (search mode) plus character bigrams, which keep typos and words jieba
+splits differently still matching.  The query is expanded with the synonyms of
+``lexicon.yaml``.  jieba's default dictionary is process-wide: it is loaded once
+(``Segmenter.__init__`` at start-up), never per question.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import jieba
+import numpy as np
+import yaml
+
+from content.policy.corpus import Passage
+
+LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.yaml"
+CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9%+.]+")
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width digits and letters), lower case, dashes unified, no spaces."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    text = re.sub(r"[—–－~〜]", "-", text)
+    return re.sub(r"\s+", "", text)
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    words: tuple[str, ...]
+    typos: dict[str, str]
+    synonyms: dict[str, tuple[str, ...]]
+    stopwords: frozenset[str]
+    other_provinces: tuple[str, ...]
+    out_of_scope: tuple[str, ...]
+    future: tuple[str, ...]
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Lexicon:
+        with open(path or LEXICON_PATH, encoding="utf-8") as f:
+            data: dict[str, Any] = yaml.safe_load(f)
+        return cls(
+            words=tuple(str(w) for w in data["words"]),
+            typos={str(k): str(v) for k, v in data["typos"].items()},
+            synonyms={str(k): tuple(map(str, v)) for k, v in data["synonyms"].items()},
+            stopwords=frozenset(str(w) for w in data["stopwords"]),
+            other_provinces=tuple(map(str, data["other_provinces"])),
+            out_of_scope=tuple(map(str, data["out_of_scope"])),
+            future=tuple(map(str, data["future"])),
+        )
+
+
+class Segmenter:
+    """jieba words and character bigrams, without filler words."""
+
+    def __init__(self, lexicon: Lexicon, extra_words: tuple[str, ...] = ()) -> None:
+        self.lexicon = lexicon
+        jieba.setLogLevel(60)
+        jieba.initialize()
+        for word in (*lexicon.words, *extra_words):
+            jieba.add_word(word, freq=20000)
+
+    def fix_typos(self, text: str) -> str:
+        for wrong, right in self.lexicon.typos.items():
+            text = text.replace(wrong, right)
+        return text
+
+    def words(self, text: str) -> list[str]:
+        """jieba search-mode words of ``text`` (normalised), filler removed."""
+        stop = self.lexicon.stopwords
+        return [
+            w for w in jieba.lcut_for_search(normalise(text)) if w not in stop and WORD.match(w)
+        ]
+
+    def tokens(self, text: str) -> list[str]:
+        """Index tokens: words plus ``~``-marked bigrams of each run of Chinese characters."""
+        out = self.words(text)
+        for run in CJK_RUN.findall(normalise(text)):
+            out.extend("~" + run[i : i + 2] for i in range(len(run) - 1))
+        return out
+
+    def expand(self, question: str) -> list[str]:
+        """Synonym terms for the everyday words in ``question`` (substring match, 2+ chars)."""
+        text = normalise(question)
+        words = set(jieba.lcut(text))
+        extra: list[str] = []
+        for key, values in self.lexicon.synonyms.items():
+            if (len(key) > 1 and key in text) or key in words:
+                extra.extend(values)
+        return extra
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A sentence of a passage: what is searched and what an answer quotes."""
+
+    id: int
+    passage: Passage
+    text: str
+    order: int  # position within its passage
+
+
+def split_sentences(text: str, limit: int = 120) -> list[str]:
+    """Sentences ending at 。！？; one longer than ``limit`` is split again at ；."""
+    out: list[str] = []
+    for sentence in re.findall(r"[^。！？]+[。！？]?", text):
+        sentence = sentence.strip()
+        if not sentence:
+            continue
+        if len(sentence) > limit and "；" in sentence:
+            out.extend(p for p in re.findall(r"[^；]+；?", sentence) if p.strip())
+        else:
+            out.append(sentence)
+    return out
+
+
+class Index:
+    """BM25 over sentence units; each unit also carries its section titles and region."""
+
+    def __init__(self, passages: list[Passage], segmenter: Segmenter) -> None:
+        self.segmenter = segmenter
+        self.units: list[Unit] = []
+        corpus_tokens: list[list[str]] = []
+        for passage in passages:
+            context = segmenter.tokens(passage.titles()) + [passage.region]
+            for order, sentence in enumerate(split_sentences(passage.text)):
+                self.units.append(Unit(len(self.units), passage, sentence, order))
+                corpus_tokens.append(segmenter.tokens(sentence) + context)
+        self.unit_tokens = [set(t) for t in corpus_tokens]
+        self.bm25 = bm25s.BM25(k1=1.2, b=0.6)
+        self.bm25.index(corpus_tokens, show_progress=False)
+        df: dict[str, int] = {}
+        for tokens in self.unit_tokens:
+            for token in tokens:
+                df[token] = df.get(token, 0) + 1
+        n = len(self.units)
+        self.idf = {t: float(np.log(1 + (n - d + 0.5) / (d + 0.5))) for t, d in df.items()}
+        self.max_idf = float(np.log(1 + (n + 0.5) / 0.5))
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        known = [t for t in query_tokens if t in self.idf]
+        if not known:
+            return np.zeros(len(self.units), dtype=np.float32)
+        return self.bm25.get_scores(known)
+
+    def idf_of(self, token: str) -> float:
+        return self.idf.get(token, self.max_idf)
