@@ -20,7 +20,7 @@ import numpy as np
 
 from content.policy.corpus import Corpus, Passage
 from content.policy.search import Index, Lexicon, Segmenter, Unit, normalise
-from content.policy.tables import OPERATORS, Contact, Tables
+from content.policy.tables import Contact, Tables
 from content.regions import Gazetteer
 
 REGIONS = ("河南", "湖南", "云南")
@@ -86,9 +86,11 @@ class Faq:
 
 @dataclass
 class Thresholds:
-    coverage: float = 0.42
-    score: float = 4.0
-    second_part: float = 0.8
+    coverage: float = 0.25
+    score: float = 5.5
+    weak_score: float = 9.0
+    weak_coverage: float = 0.45
+    second_part: float = 0.7
     faq: float = 0.6
 
 
@@ -257,10 +259,12 @@ class PolicyEngine:
 
     def _ranked(self, q: str, limit: int = 40) -> list[_Scored]:
         words, tokens = self._query(q)
+        words = self.segmenter.content_words(q)
         scores = self.index.scores(tokens)
-        mentioned = [r for r in REGIONS if r in q]
+        mentioned = _regions(q)
         boosts = np.ones(len(scores), dtype=np.float32)
         number, deadline, listing = NUMBER_Q.search(q), DEADLINE_Q.search(q), LIST_Q.search(q)
+        numbers = set(re.findall(r"\d{2,}", q))
         for i in np.argsort(-scores)[: limit * 3]:
             unit = self.index.units[i]
             if mentioned and unit.passage.region not in mentioned:
@@ -272,25 +276,46 @@ class PolicyEngine:
                 boosts[i] *= 1.3
             if listing and unit.text.count("、") >= 2:
                 boosts[i] *= 1.15
+            if len(unit.text) < 20:
+                boosts[i] *= 0.6
+            for number in numbers:
+                if number in unit.text:
+                    boosts[i] *= 1.3
         final = scores * boosts
-        order = np.argsort(-final)[:limit]
-        return [_Scored(self.index.units[i], float(final[i])) for i in order if final[i] > 0]
+        order = [i for i in np.argsort(-final)[: limit * 2] if final[i] > 0]
+        ranked = [
+            _Scored(self.index.units[i], float(final[i]) * (0.6 + self._unit_cover(words, i)))
+            for i in order
+        ]
+        ranked.sort(key=lambda r: -r.score)
+        return ranked[:limit]
+
+    def _unit_cover(self, words: list[str], unit_id: int) -> float:
+        """Share of the question's words (by IDF) present in one unit and its titles."""
+        have = self.index.unit_tokens[unit_id]
+        total = matched = 0.0
+        for word in words:
+            weight = self.index.idf_of(word)
+            total += weight
+            synonyms = self.lexicon.synonyms.get(word, ())
+            if word in have or any(s in have for s in synonyms):
+                matched += weight
+        return matched / total if total else 0.0
 
     def _coverage(self, q: str, units: Iterable[Unit]) -> float:
-        """IDF-weighted share of the question's words that the chosen units contain."""
-        words = [w for w in dict.fromkeys(self.segmenter.words(q)) if len(w) > 1 or w.isdigit()]
+        """IDF-weighted share of the question's words found in the chosen units' passages."""
+        words = self.segmenter.content_words(q)
         if not words:
             return 0.0
         have: set[str] = set()
         for unit in units:
-            have |= self.index.unit_tokens[unit.id]
-        expansion = {w: self.lexicon.synonyms.get(w, ()) for w in words}
+            have |= self.index.passage_tokens[unit.passage.id]
         total = matched = 0.0
         for word in words:
             weight = self.index.idf_of(word)
             total += weight
             bigrams = {"~" + word[i : i + 2] for i in range(len(word) - 1)}
-            synonyms = {t for s in expansion[word] for t in self.segmenter.words(s)}
+            synonyms = {t for s in self.lexicon.synonyms.get(word, ()) for t in (s, "~" + s)}
             if word in have or (synonyms & have):
                 matched += weight
             elif bigrams and len(bigrams & have) * 2 >= len(bigrams):
@@ -302,7 +327,7 @@ class PolicyEngine:
         if not ranked or ranked[0].score < self.limits.score:
             return Answer(False, reason="low_confidence")
         top = ranked[0]
-        mentioned = [r for r in REGIONS if r in q]
+        mentioned = _regions(q)
         compare = len(mentioned) >= 2 or (COMPARE_Q.search(q) is not None and not mentioned)
         chosen: list[_Scored] = [top]
         if compare or not mentioned:
@@ -317,7 +342,9 @@ class PolicyEngine:
                 if cand.score >= ratio * top.score and len(chosen) < 3:
                     chosen.append(cand)
         coverage = self._coverage(q, [c.unit for c in chosen])
-        if coverage < self.limits.coverage:
+        if coverage < self.limits.coverage or (
+            top.score < self.limits.weak_score and coverage < self.limits.weak_coverage
+        ):
             return Answer(False, reason="low_confidence")
         multi = len(chosen) > 1
         parts = [self._part(c, ranked, q, labelled=multi) for c in chosen]
@@ -382,5 +409,9 @@ class PolicyEngine:
         return next((p for p in self.corpus.passages if p.id == passage_id), None)
 
 
-def operator_names() -> tuple[str, ...]:
-    return OPERATORS
+def _regions(q: str) -> list[str]:
+    """Provinces a question names; 国家 when it sets national rules against a province's."""
+    found = [r for r in REGIONS if r in q]
+    if re.search(r"国家(文件|的|层面|规定|要求|说法)|中央(文件|的)", q):
+        found.append("国家")
+    return found

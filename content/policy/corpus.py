@@ -250,8 +250,8 @@ def parse_document(file: str, raw: str, first_id: int = 0) -> tuple[Document, li
             text = f"{number}{body}" if level > 1 else body
         else:
             text = para
-            if re.fullmatch(r"[\u4e00-\u9fff]{2,30}", para):
-                continue  # a bare line of names: signatures repeated at the end
+            if len(para) < 50 and not re.search(r"[。；，：]", para):
+                continue  # a title or a line of names (signatures repeated at the end)
         passages.append(
             Passage(
                 id=first_id + len(passages),

@@ -82,6 +82,18 @@ class Segmenter:
             w for w in jieba.lcut_for_search(normalise(text)) if w not in stop and WORD.match(w)
         ]
 
+    def content_words(self, text: str) -> list[str]:
+        """Distinct topic words of a question (precise cut): two characters or more, or a
+        number, or a single character the synonym map knows."""
+        stop = self.lexicon.stopwords
+        out = []
+        for w in jieba.lcut(normalise(text)):
+            if w in stop or not WORD.match(w):
+                continue
+            if len(w) > 1 or w.isdigit() or w in self.lexicon.synonyms:
+                out.append(w)
+        return list(dict.fromkeys(out))
+
     def tokens(self, text: str) -> list[str]:
         """Index tokens: words plus ``~``-marked bigrams of each run of Chinese characters."""
         out = self.words(text)
@@ -137,6 +149,9 @@ class Index:
                 self.units.append(Unit(len(self.units), passage, sentence, order))
                 corpus_tokens.append(segmenter.tokens(sentence) + context)
         self.unit_tokens = [set(t) for t in corpus_tokens]
+        self.passage_tokens: dict[int, set[str]] = {}
+        for unit, tokens in zip(self.units, self.unit_tokens, strict=True):
+            self.passage_tokens.setdefault(unit.passage.id, set()).update(tokens)
         self.bm25 = bm25s.BM25(k1=1.2, b=0.6)
         self.bm25.index(corpus_tokens, show_progress=False)
         df: dict[str, int] = {}
