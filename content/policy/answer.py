@@ -276,8 +276,8 @@ class PolicyEngine:
                 boosts[i] *= 1.3
             if listing and unit.text.count("、") >= 2:
                 boosts[i] *= 1.15
-            if len(unit.text) < 20:
-                boosts[i] *= 0.6
+            if len(unit.text) < 20 or not unit.passage.path:
+                boosts[i] *= 0.6  # a bare heading, or the covering letter of a document
             for number in numbers:
                 if number in unit.text:
                     boosts[i] *= 1.3
@@ -364,12 +364,25 @@ class PolicyEngine:
         ]
         for order in near[:1]:
             picked.add(order)
+        extra = next(
+            (
+                r.unit
+                for r in ranked[1:6]
+                if r.unit.passage.id != passage.id
+                and r.unit.passage.region == passage.region
+                and r.score >= 0.85 * chosen.score
+                and r.unit.passage.path
+            ),
+            None,
+        )
         if len(unit.text) < 40 or unit.text.endswith("："):
             if unit.order + 1 < len(siblings):
                 picked.add(unit.order + 1)
         text = "".join(siblings[i].text for i in sorted(picked))
         if len(text) > PART_LIMIT:
             text = self._trim(text, q)
+        if extra is not None and len(text) + len(extra.text) <= PART_LIMIT:
+            text += extra.text
         section = passage.section
         source = Source(passage.file, passage.doc_no, section, passage.heading)
         return Part(

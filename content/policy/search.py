@@ -67,7 +67,8 @@ class Segmenter:
         self.lexicon = lexicon
         jieba.setLogLevel(60)
         jieba.initialize()
-        for word in (*lexicon.words, *extra_words):
+        colloquial = tuple(k for k in lexicon.synonyms if len(k) > 1)
+        for word in (*lexicon.words, *colloquial, *extra_words):
             jieba.add_word(word, freq=20000)
 
     def fix_typos(self, text: str) -> str:
