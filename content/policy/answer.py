@@ -27,6 +27,7 @@ REGIONS = ("河南", "湖南", "云南")
 NUMBER_Q = re.compile(r"几|多少|比例|百分|率|多大|多快|多长|多高|数")
 DEADLINE_Q = re.compile(r"啥时|什么时|几号|哪天|何时|截止|期限|多久|几月|哪年|啥日子|时间")
 LIST_Q = re.compile(r"哪些|都有啥|有啥|包括|都教啥|啥东西|什么内容|哪几|都有什么|都是啥|啥内容")
+META_Q = re.compile(r"印发|发布|出台|发文|下发|文号|几号文|哪个部门发|谁发的|落款|签发|哪些单位发")
 COMPARE_Q = re.compile(r"各|分别|一样|区别|不同|对比|比较|相比|还是")
 TABLE_Q = re.compile(
     r"帮扶|贫困村|几个村|多少个村|多少村|谁负责|哪家|运营商|负责|谁管|哪个公司|任务|移动|联通|电信|管"
@@ -66,6 +67,30 @@ class Answer:
     parts: tuple[Part, ...] = ()
     reason: str = ""  # why it declined: empty | out_of_scope | low_confidence
     kind: str = ""  # the question type that answered it
+
+    def as_data(self) -> dict[str, Any]:
+        """Template data (``policy/answer``): plain dicts and lists only."""
+        return {
+            "answered": self.answered,
+            "reason": self.reason,
+            "kind": self.kind,
+            "parts": [
+                {
+                    "kind": p.kind,
+                    "data": p.data,
+                    "label": p.label,
+                    "source": {**p.source.as_dict(), "title": p.source.title},
+                }
+                for p in self.parts
+            ],
+        }
+
+    def memo(self) -> list[dict[str, Any]]:
+        """What a follow-up (原文 / 来源) needs later: each part's source and full text."""
+        return [
+            {"source": {**p.source.as_dict(), "title": p.source.title}, "full": p.full}
+            for p in self.parts
+        ]
 
     @property
     def sources(self) -> list[dict[str, str]]:
@@ -139,7 +164,7 @@ class PolicyEngine:
             return faq
         if self._out_of_scope(q):
             return Answer(False, reason="out_of_scope")
-        for route in (self._contact, self._table):
+        for route in (self._contact, self._table, self._meta):
             found = route(q)
             if found is not None:
                 return found
@@ -242,6 +267,23 @@ class PolicyEngine:
             }
             return Answer(True, (Part("operator", data, source),), kind="table")
         return None
+
+    def _meta(self, q: str) -> Answer | None:
+        """When, by whom and under which number a document was issued."""
+        if not META_Q.search(q):
+            return None
+        ranked = self._ranked(q)
+        if not ranked or ranked[0].score < self.limits.score:
+            return None
+        document = self.corpus.documents[ranked[0].unit.passage.file]
+        data = {
+            "title": document.title,
+            "doc_no": document.doc_no,
+            "issuers": list(document.issuers),
+            "date": document.date,
+        }
+        source = Source(document.file, document.doc_no, "文件信息")
+        return Answer(True, (Part("meta", data, source),), kind="meta")
 
     def _table_doc(self) -> str:
         doc = self.corpus.documents.get(self._table_file)

@@ -8,6 +8,7 @@ from storage.models.invite import Invite
 from storage.models.job_run import JobRun
 from storage.models.outbox import Blob, OutboxMessage, OutboxStatus, Priority
 from storage.models.person import Person
+from storage.models.policy import PolicyFaq, PolicyLastAnswer, PolicyQuestion, QuestionStatus
 from storage.models.user import Role, User
 
 __all__ = [
@@ -22,6 +23,10 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Person",
+    "PolicyFaq",
+    "PolicyLastAnswer",
+    "PolicyQuestion",
+    "QuestionStatus",
     "Priority",
     "Role",
     "User",
