@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import logs
@@ -32,6 +34,18 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply all migrations")
     db_sub.add_parser("current", help="print the schema revision")
+    ask = sub.add_parser("ask", help="answer a policy question (as the chat would)")
+    ask.add_argument("question", nargs="?", help="the question")
+    ask.add_argument(
+        "--jsonl",
+        action="store_true",
+        help='read {"id","question"} lines on stdin, write answers as JSON lines',
+    )
+    content = sub.add_parser("content", help="policy content")
+    content_sub = content.add_subparsers(dest="content_command", required=True)
+    build = content_sub.add_parser("build", help="rebuild the policy corpus from a folder")
+    build.add_argument("--source", type=Path, help="folder of *.txt documents")
+    build.add_argument("--out", type=Path, help="corpus file to write")
     return parser
 
 
@@ -100,6 +114,64 @@ async def _db(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    """Answer through the chat's own composer and templates; one question or JSON lines."""
+    from bot.render import build_environment
+    from content.policy.build import load_engine
+    from content.regions import Gazetteer
+    from handlers.policy import compose
+
+    env = build_environment(settings.timezone)
+    engine = load_engine(Gazetteer.load())
+
+    def one(question: str) -> dict[str, object]:
+        answer, reply = compose(engine, question)
+        text = env.get_template(f"{reply.template}.j2").render(reply.data).strip()
+        return {"answered": answer.answered, "answer": text, "sources": answer.sources}
+
+    if not args.jsonl:
+        if not args.question:
+            print("usage: cunzhan ask 问题 | cunzhan ask --jsonl < in.jsonl", file=sys.stderr)
+            return 2
+        print(one(args.question)["answer"])
+        return 0
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        out = {"id": item.get("id"), **one(str(item.get("question", "")))}
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def _content(args: argparse.Namespace) -> int:
+    """Rebuild the corpus file and print the table checks."""
+    from content.policy.build import BUILT_PATH, SOURCE_DIR, write
+    from content.regions import Gazetteer
+
+    source = args.source or SOURCE_DIR
+    out = args.out or BUILT_PATH
+    if not any(source.glob("*.txt")):
+        print(f"no *.txt documents in {source}", file=sys.stderr)
+        return 2
+    data = write(source, out, Gazetteer.load())
+    print(
+        f"{len(data['documents'])} documents, {len(data['passages'])} passages, "
+        f"{len(data['tasks'])} table rows, {len(data['standard'])} standard items, "
+        f"{len(data['contacts'])} contacts -> {out}"
+    )
+    ok = True
+    for check in data["checks"]:
+        unknown = "、".join(check["unknown"]) or "-"
+        print(
+            f"{check['operator']}: stated {check['stated']}, rows {check['rows_sum']}, "
+            f"illegible {unknown}: {'ok' if check['consistent'] else 'MISMATCH'}"
+        )
+        ok = ok and check["consistent"]
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -113,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_run(settings))
     if command == "invite":
         return asyncio.run(_invite(settings, args))
+    if command == "ask":
+        return _ask(settings, args)
+    if command == "content":
+        return _content(args)
     return asyncio.run(_db(settings, args))
 
 

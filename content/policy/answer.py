@@ -32,7 +32,9 @@ COMPARE_Q = re.compile(r"各|分别|一样|区别|不同|对比|比较|相比|�
 TABLE_Q = re.compile(
     r"帮扶|贫困村|几个村|多少个村|多少村|谁负责|哪家|运营商|负责|谁管|哪个公司|任务|移动|联通|电信|管"
 )
-DATE_UNIT = re.compile(r"\d+月\d+日|\d{4}年|前|上半年|下半年|年底|底前|每月|每年")
+DAY_Q = re.compile(r"几号|哪天|几月几|截止|期限|几日|哪一天")
+DATE_UNIT = re.compile(r"\d{4}年|前|每月|每年")
+DATE_EXACT = re.compile(r"(?:到|于|在)\d{4}年|\d+月\d+日|\d+日前|第.年|上半年|下半年|年底|\d{4}年\d+月")
 PHONE = re.compile(r"(?:0\d{2,3}-?)?(\d{7,8})")
 OPERATOR_ALIASES = {"移动": "河南移动", "联通": "河南联通", "电信": "河南电信"}
 PART_LIMIT = 260
@@ -116,6 +118,8 @@ class Thresholds:
     weak_score: float = 9.0
     weak_coverage: float = 0.45
     second_part: float = 0.7
+    same_region_part: float = 0.85
+    compare_part: float = 0.55
     faq: float = 0.6
 
 
@@ -314,8 +318,10 @@ class PolicyEngine:
                     boosts[i] *= 0.5
             if number and re.search(r"\d|[一二两三四五六七八九十]+[个名项]", unit.text):
                 boosts[i] *= 1.15
-            if deadline and DATE_UNIT.search(unit.text):
-                boosts[i] *= 1.3
+            if deadline and DATE_EXACT.search(unit.text):
+                boosts[i] *= 2.0 if DAY_Q.search(q) else 1.5
+            elif deadline and DATE_UNIT.search(unit.text):
+                boosts[i] *= 1.2
             if listing and unit.text.count("、") >= 2:
                 boosts[i] *= 1.15
             if len(unit.text) < 20 or not unit.passage.path:
@@ -371,28 +377,48 @@ class PolicyEngine:
         top = ranked[0]
         mentioned = _regions(q)
         compare = len(mentioned) >= 2 or (COMPARE_Q.search(q) is not None and not mentioned)
-        chosen: list[_Scored] = [top]
-        if compare or not mentioned:
-            ratio = 0.55 if compare else self.limits.second_part
-            wanted = mentioned if len(mentioned) >= 2 else None
-            for cand in ranked[1:12]:
-                region = cand.unit.passage.region
-                if region in {c.unit.passage.region for c in chosen}:
-                    continue
-                if wanted is not None and region not in wanted:
-                    continue
-                if cand.score >= ratio * top.score and len(chosen) < 3:
-                    chosen.append(cand)
+        chosen = self._choose(top, ranked, mentioned, compare)
         coverage = self._coverage(q, [c.unit for c in chosen])
         if coverage < self.limits.coverage or (
             top.score < self.limits.weak_score and coverage < self.limits.weak_coverage
         ):
             return Answer(False, reason="low_confidence")
-        multi = len(chosen) > 1
+        regions = [c.unit.passage.region for c in chosen]
+        multi = len(set(regions)) > 1
         parts = [self._part(c, ranked, q, labelled=multi) for c in chosen]
         while sum(len(p.data["text"]) for p in parts) > ANSWER_LIMIT and len(parts) > 1:
             parts.pop()
         return Answer(True, tuple(parts), kind="text")
+
+    def _choose(
+        self, top: _Scored, ranked: list[_Scored], mentioned: list[str], compare: bool
+    ) -> list[_Scored]:
+        """The best unit, plus close runners-up from other passages: another province's
+        answer (comparisons, or a question that names none), or the same province's."""
+        chosen = [top]
+        wanted = mentioned if len(mentioned) >= 2 else None
+        for cand in ranked[1:12]:
+            if len(chosen) >= 3:
+                break
+            passage = cand.unit.passage
+            if not passage.path or passage.id in {c.unit.passage.id for c in chosen}:
+                continue
+            if wanted is not None and passage.region not in wanted:
+                continue
+            if mentioned and not compare and passage.region not in mentioned:
+                continue
+            new_region = passage.region not in {c.unit.passage.region for c in chosen}
+            if compare and not new_region:
+                continue
+            if compare:
+                ratio = self.limits.compare_part
+            elif new_region:
+                ratio = self.limits.second_part
+            else:
+                ratio = self.limits.same_region_part
+            if cand.score >= ratio * top.score:
+                chosen.append(cand)
+        return chosen
 
     def _part(self, chosen: _Scored, ranked: list[_Scored], q: str, *, labelled: bool) -> Part:
         unit = chosen.unit
@@ -406,25 +432,12 @@ class PolicyEngine:
         ]
         for order in near[:1]:
             picked.add(order)
-        extra = next(
-            (
-                r.unit
-                for r in ranked[1:6]
-                if r.unit.passage.id != passage.id
-                and r.unit.passage.region == passage.region
-                and r.score >= 0.85 * chosen.score
-                and r.unit.passage.path
-            ),
-            None,
-        )
         if len(unit.text) < 40 or unit.text.endswith("："):
             if unit.order + 1 < len(siblings):
                 picked.add(unit.order + 1)
         text = "".join(siblings[i].text for i in sorted(picked))
         if len(text) > PART_LIMIT:
             text = self._trim(text, q)
-        if extra is not None and len(text) + len(extra.text) <= PART_LIMIT:
-            text += extra.text
         section = passage.section
         source = Source(passage.file, passage.doc_no, section, passage.heading)
         return Part(

@@ -10,6 +10,7 @@ splits differently still matching.  The query is expanded with the synonyms of
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -153,6 +154,7 @@ class Index:
         self.passage_tokens: dict[int, set[str]] = {}
         for unit, tokens in zip(self.units, self.unit_tokens, strict=True):
             self.passage_tokens.setdefault(unit.passage.id, set()).update(tokens)
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.bm25 = bm25s.BM25(k1=1.2, b=0.6)
         self.bm25.index(corpus_tokens, show_progress=False)
         df: dict[str, int] = {}
