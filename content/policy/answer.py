@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from content.policy.corpus import Corpus, Passage
-from content.policy.search import Index, Lexicon, Segmenter, Unit, normalise
+from content.policy.corpus import Corpus, Heading, Passage
+from content.policy.search import Index, Lexicon, Segmenter, Unit, normalise, split_sentences
 from content.policy.tables import Contact, Tables
 from content.regions import Gazetteer
 
 REGIONS = ("河南", "湖南", "云南")
 NUMBER_Q = re.compile(r"几|多少|比例|百分|率|多大|多快|多长|多高|数")
 DEADLINE_Q = re.compile(r"啥时|什么时|几号|哪天|何时|截止|期限|多久|几月|哪年|啥日子|时间")
-LIST_Q = re.compile(r"哪些|都有啥|有啥|包括|都教啥|啥东西|什么内容|哪几|都有什么|都是啥|啥内容")
+LIST_Q = re.compile(r"哪[两三四五六七八九十几]|哪些|都有啥|有啥|包括|都教啥|啥东西|什么内容|哪几|都有什么|都是啥|啥内容")
 META_Q = re.compile(r"印发|发布|出台|发文|下发|文号|几号文|哪个部门发|谁发的|落款|签发|哪些单位发")
 COMPARE_Q = re.compile(r"各|分别|一样|区别|不同|对比|比较|相比|还是")
 TABLE_Q = re.compile(
@@ -151,6 +151,8 @@ class PolicyEngine:
         names = tuple({t.county for t in tables.tasks} | {c.person for c in contacts})
         self.segmenter = Segmenter(lexicon, names)
         self.index = Index(corpus.passages, self.segmenter)
+        self._by_id = {p.id: p for p in corpus.passages}
+        self._outline = _outline(corpus.passages)
         self._table_file = next(
             (d.file for d in corpus.documents.values() if tables.tasks and d.region == "河南"),
             "",
@@ -168,7 +170,7 @@ class PolicyEngine:
             return faq
         if self._out_of_scope(q):
             return Answer(False, reason="out_of_scope")
-        for route in (self._contact, self._table, self._meta):
+        for route in (self._contact, self._table, self._meta, self._structure):
             found = route(q)
             if found is not None:
                 return found
@@ -288,6 +290,34 @@ class PolicyEngine:
         }
         source = Source(document.file, document.doc_no, "文件信息")
         return Answer(True, (Part("meta", data, source),), kind="meta")
+
+    def _structure(self, q: str) -> Answer | None:
+        """"五大工程都有啥": the sub-headings under a heading that names a numbered set."""
+        if not LIST_Q.search(q):
+            return None
+        sets = [
+            m[:n]
+            for m in re.findall(r"[一二三四五六七八九十两\d]+[大项个条类][\u4e00-\u9fff]{2,4}", q)
+            for n in range(len(m), 3, -1)
+        ]
+        mentioned = _regions(q)
+        parts = []
+        for (file, path), children in self._outline.items():
+            title = re.sub(r"[“”\"]", "", path[-1].title)
+            if not any(s in title for s in sets):
+                continue
+            document = self.corpus.documents[file]
+            if mentioned and document.region not in mentioned:
+                continue
+            passage = Passage(-1, file, document.doc_no, path, "", document.region)
+            data = {"title": path[-1].title, "items": [h.title for h in children]}
+            source = Source(file, document.doc_no, passage.section, path[-1].title)
+            parts.append(Part("outline", data, source, label=document.region))
+        if not parts:
+            return None
+        if len({p.label for p in parts}) < 2:
+            parts = [replace(p, label="") for p in parts]
+        return Answer(True, tuple(parts[:3]), kind="outline")
 
     def _table_doc(self) -> str:
         doc = self.corpus.documents.get(self._table_file)
@@ -436,6 +466,8 @@ class PolicyEngine:
             if unit.order + 1 < len(siblings):
                 picked.add(unit.order + 1)
         text = "".join(siblings[i].text for i in sorted(picked))
+        if text.endswith("：") and max(picked) == len(siblings) - 1:
+            text += self._continuation(passage, PART_LIMIT - len(text))
         if len(text) > PART_LIMIT:
             text = self._trim(text, q)
         section = passage.section
@@ -447,6 +479,22 @@ class PolicyEngine:
             label=passage.region if labelled else "",
             full=passage.text,
         )
+
+    def _continuation(self, passage: Passage, room: int) -> str:
+        """What a passage ending in ``：`` introduces: the numbered items right after it."""
+        out = ""
+        next_id = passage.id + 1
+        while (following := self._by_id.get(next_id)) is not None:
+            if following.file != passage.file or following.path[: len(passage.path)] != (
+                passage.path
+            ):
+                break
+            first = split_sentences(following.text)[0] if following.text else ""
+            if len(out) + len(first) > room:
+                break
+            out += first
+            next_id += 1
+        return out
 
     def _trim(self, text: str, q: str) -> str:
         """The run of clauses (≤ PART_LIMIT chars) that holds most of the question's words."""
@@ -475,6 +523,21 @@ class PolicyEngine:
 
     def passage(self, passage_id: int) -> Passage | None:
         return next((p for p in self.corpus.passages if p.id == passage_id), None)
+
+
+def _outline(passages: list[Passage]) -> dict[tuple[str, tuple[Heading, ...]], list[Heading]]:
+    """Each heading with two or more sub-headings, and those sub-headings in order."""
+    children: dict[tuple[str, tuple[Heading, ...]], list[Heading]] = {}
+    for passage in passages:
+        for depth in range(1, len(passage.path)):
+            key = (passage.file, passage.path[:depth])
+            child = passage.path[depth]
+            if not child.number or child.number.startswith("附件"):
+                continue
+            seen = children.setdefault(key, [])
+            if child not in seen:
+                seen.append(child)
+    return {k: v for k, v in children.items() if len(v) >= 2}
 
 
 def _regions(q: str) -> list[str]:

@@ -252,6 +252,12 @@ def parse_document(file: str, raw: str, first_id: int = 0) -> tuple[Document, li
             text = para
             if len(para) < 50 and not re.search(r"[。；，：]", para):
                 continue  # a title or a line of names (signatures repeated at the end)
+        if passages and re.fullmatch(r"[（(][^（()）]*(负责|单位)[^（()）]*[）)]", text):
+            last = passages[-1]
+            passages[-1] = Passage(
+                last.id, last.file, last.doc_no, last.path, last.text + text, last.region
+            )
+            continue
         passages.append(
             Passage(
                 id=first_id + len(passages),

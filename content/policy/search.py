@@ -131,6 +131,9 @@ def split_sentences(text: str, limit: int = 120) -> list[str]:
         sentence = sentence.strip()
         if not sentence:
             continue
+        if out and re.fullmatch(r"[（(][^（()）]*(负责|单位)[^（()）]*[）)]", sentence):
+            out[-1] += sentence  # "（省商务厅……负责）" belongs to the sentence before it
+            continue
         if len(sentence) > limit and "；" in sentence:
             out.extend(p for p in re.findall(r"[^；]+；?", sentence) if p.strip())
         else:
