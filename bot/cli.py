@@ -10,6 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from typing import TYPE_CHECKING
+
 from bot import logs
 from bot.clock import SystemClock
 from bot.settings import Settings, SettingsError, load_settings
@@ -17,6 +19,11 @@ from storage import migrate
 from storage.db import Database
 from storage.models import Role
 from storage.repositories import Repositories
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+    from content.policy.answer import PolicyEngine
 
 INVITE_ROLES = {"admin": Role.ADMIN, "staff": Role.STAFF, "liaison": Role.LIAISON}
 
@@ -114,20 +121,26 @@ async def _db(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def ask_record(engine: PolicyEngine, env: Environment, question: str) -> dict[str, object]:
+    """One question through the chat's composer and templates: answered, text, sources."""
+    from handlers.policy import compose
+
+    answer, reply = compose(engine, question)
+    text = env.get_template(f"{reply.template}.j2").render(reply.data).strip()
+    return {"answered": answer.answered, "answer": text, "sources": answer.sources}
+
+
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
     """Answer through the chat's own composer and templates; one question or JSON lines."""
     from bot.render import build_environment
     from content.policy.build import load_engine
     from content.regions import Gazetteer
-    from handlers.policy import compose
 
     env = build_environment(settings.timezone)
     engine = load_engine(Gazetteer.load())
 
     def one(question: str) -> dict[str, object]:
-        answer, reply = compose(engine, question)
-        text = env.get_template(f"{reply.template}.j2").render(reply.data).strip()
-        return {"answered": answer.answered, "answer": text, "sources": answer.sources}
+        return ask_record(engine, env, question)
 
     if not args.jsonl:
         if not args.question:
