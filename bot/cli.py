@@ -8,9 +8,8 @@ import json
 import sys
 from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
-
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from bot import logs
 from bot.clock import SystemClock

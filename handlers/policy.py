@@ -27,9 +27,9 @@ SOURCE_WORDS = {"来源", "出处", "出自哪", "哪个文件", "依据", "出�
 MAX_QUESTION_CHARS = 500
 
 
-def compose(engine: PolicyEngine, question: str, faqs: list[Faq] | tuple[Faq, ...] = ()) -> (
-    tuple[Answer, Reply]
-):
+def compose(
+    engine: PolicyEngine, question: str, faqs: list[Faq] | tuple[Faq, ...] = ()
+) -> tuple[Answer, Reply]:
     """The answer to ``question`` and the reply that says it (chat and ``cunzhan ask``)."""
     answer = engine.answer(question, faqs)
     if answer.answered:
@@ -131,7 +131,7 @@ async def answer_question(msg: Incoming, ctx: Context) -> list[Reply]:
     if len(msg.args) < 2 or not msg.args[0].isdigit():
         return [Reply("policy/answer_usage")]
     question_id = int(msg.args[0])
-    text = " ".join(msg.args[1:]).strip()[:MAX_QUESTION_CHARS * 4]
+    text = " ".join(msg.args[1:]).strip()[: MAX_QUESTION_CHARS * 4]
     row = await ctx.repos.policy.answer(question_id, text=text, by=ctx.user.id, now=ctx.now)
     if row is None:
         return [Reply("policy/answer_unknown", {"id": question_id})]

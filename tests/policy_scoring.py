@@ -36,7 +36,8 @@ def judge(gold: dict[str, Any], pred: dict[str, Any] | None) -> tuple[bool, str]
         return False, "no prediction"
     answered = bool(pred.get("answered"))
     if not gold["answerable"]:
-        return (not answered), ("declined" if not answered else "answered an out-of-scope question")
+        why = "declined" if not answered else "answered an out-of-scope question"
+        return (not answered), why
     if not answered:
         return False, "declined an answerable question"
     answer = norm(pred.get("answer", ""))

@@ -26,7 +26,9 @@ from content.regions import Gazetteer
 REGIONS = ("河南", "湖南", "云南")
 NUMBER_Q = re.compile(r"几|多少|比例|百分|率|多大|多快|多长|多高|数")
 DEADLINE_Q = re.compile(r"啥时|什么时|几号|哪天|何时|截止|期限|多久|几月|哪年|啥日子|时间")
-LIST_Q = re.compile(r"哪[两三四五六七八九十几]|哪些|都有啥|有啥|包括|都教啥|啥东西|什么内容|哪几|都有什么|都是啥|啥内容")
+LIST_Q = re.compile(
+    r"哪[两三四五六七八九十几]|哪些|都有啥|有啥|包括|都教啥|啥东西|什么内容|哪几|都有什么|都是啥|啥内容"
+)
 META_Q = re.compile(r"印发|发布|出台|发文|下发|文号|几号文|哪个部门发|谁发的|落款|签发|哪些单位发")
 COMPARE_Q = re.compile(r"各|分别|一样|区别|不同|对比|比较|相比|还是")
 TABLE_Q = re.compile(
@@ -34,7 +36,9 @@ TABLE_Q = re.compile(
 )
 DAY_Q = re.compile(r"几号|哪天|几月几|截止|期限|几日|哪一天")
 DATE_UNIT = re.compile(r"\d{4}年|前|每月|每年")
-DATE_EXACT = re.compile(r"(?:到|于|在)\d{4}年|\d+月\d+日|\d+日前|第.年|上半年|下半年|年底|\d{4}年\d+月")
+DATE_EXACT = re.compile(
+    r"(?:到|于|在)\d{4}年|\d+月\d+日|\d+日前|第.年|上半年|下半年|年底|\d{4}年\d+月"
+)
 PHONE = re.compile(r"(?:0\d{2,3}-?)?(\d{7,8})")
 OPERATOR_ALIASES = {"移动": "河南移动", "联通": "河南联通", "电信": "河南电信"}
 PART_LIMIT = 260
@@ -292,7 +296,7 @@ class PolicyEngine:
         return Answer(True, (Part("meta", data, source),), kind="meta")
 
     def _structure(self, q: str) -> Answer | None:
-        """"五大工程都有啥": the sub-headings under a heading that names a numbered set."""
+        """ "五大工程都有啥": the sub-headings under a heading that names a numbered set."""
         if not LIST_Q.search(q):
             return None
         sets = [
@@ -343,9 +347,10 @@ class PolicyEngine:
         numbers = set(re.findall(r"\d{2,}", q))
         for i in np.argsort(-scores)[: limit * 3]:
             unit = self.index.units[i]
-            if mentioned and unit.passage.region not in mentioned:
-                if not (unit.passage.region == "国家" and "河南" in mentioned):
-                    boosts[i] *= 0.5
+            region = unit.passage.region
+            national_for_henan = region == "国家" and "河南" in mentioned
+            if mentioned and region not in mentioned and not national_for_henan:
+                boosts[i] *= 0.5
             if number and re.search(r"\d|[一二两三四五六七八九十]+[个名项]", unit.text):
                 boosts[i] *= 1.15
             if deadline and DATE_EXACT.search(unit.text):
@@ -462,9 +467,9 @@ class PolicyEngine:
         ]
         for order in near[:1]:
             picked.add(order)
-        if len(unit.text) < 40 or unit.text.endswith("："):
-            if unit.order + 1 < len(siblings):
-                picked.add(unit.order + 1)
+        short = len(unit.text) < 40 or unit.text.endswith("：")
+        if short and unit.order + 1 < len(siblings):
+            picked.add(unit.order + 1)
         text = "".join(siblings[i].text for i in sorted(picked))
         if text.endswith("：") and max(picked) == len(siblings) - 1:
             text += self._continuation(passage, PART_LIMIT - len(text))

@@ -71,9 +71,7 @@ def to_json(corpus: Corpus, tables: Tables, contacts: list[Contact]) -> dict[str
         "stated": tables.stated,
         "standard": [asdict(s) for s in tables.standard],
         "contacts": [asdict(c) for c in contacts],
-        "checks": [
-            {**asdict(c), "consistent": c.consistent} for c in tables.check()
-        ],
+        "checks": [{**asdict(c), "consistent": c.consistent} for c in tables.check()],
     }
 
 

@@ -149,7 +149,7 @@ class Index:
         self.units: list[Unit] = []
         corpus_tokens: list[list[str]] = []
         for passage in passages:
-            context = segmenter.tokens(passage.titles()) + [passage.region]
+            context = [*segmenter.tokens(passage.titles()), passage.region]
             for order, sentence in enumerate(split_sentences(passage.text)):
                 self.units.append(Unit(len(self.units), passage, sentence, order))
                 corpus_tokens.append(segmenter.tokens(sentence) + context)

@@ -202,7 +202,5 @@ def parse_contacts(raw: str, doc_no: str, file: str) -> list[Contact]:
         person = re.sub(r"\s+", "", match.group(2) or "")
         if text.startswith(("联系人", "联系方式")):
             label = text[:4] if text.startswith("联系方式") else "联系人"
-        out.append(
-            Contact(match.group(1), person, phone, doc_no, file, f"{annex}{label}", text)
-        )
+        out.append(Contact(match.group(1), person, phone, doc_no, file, f"{annex}{label}", text))
     return out

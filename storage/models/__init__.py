@@ -26,8 +26,8 @@ __all__ = [
     "PolicyFaq",
     "PolicyLastAnswer",
     "PolicyQuestion",
-    "QuestionStatus",
     "Priority",
+    "QuestionStatus",
     "Role",
     "User",
 ]

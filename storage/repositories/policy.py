@@ -16,7 +16,7 @@ class PolicyRepository:
         self.session = session
 
     async def hand_off(self, *, user_id: int, question: str, now: datetime) -> PolicyQuestion:
-        """Queue ``question`` for staff; an identical open question of the same person is reused."""
+        """Queue ``question`` for staff; the same person's identical open question is reused."""
         existing = (
             await self.session.execute(
                 select(PolicyQuestion).where(

@@ -28,7 +28,11 @@ def test_five_documents_with_number_title_issuers_and_date(built) -> None:
     assert docs["湘扶办联〔2017〕19号"].title == "关于促进电商精准扶贫的实施意见"
     assert docs["湘扶办联〔2017〕19号"].date == "2017年9月20日"
     assert docs["豫通局〔2020〕47号"].date == "2020年8月26日"
-    assert docs["豫通局〔2020〕47号"].issuers == ("河南省通信管理局", "河南省商务厅", "河南省扶贫开发办公室")
+    assert docs["豫通局〔2020〕47号"].issuers == (
+        "河南省通信管理局",
+        "河南省商务厅",
+        "河南省扶贫开发办公室",
+    )
     assert docs["豫脱贫办〔2018〕94号"].date is None  # the text carries no date
     assert {d.region for d in docs.values()} == {"河南", "湖南", "云南"}
 
@@ -65,7 +69,8 @@ def test_task_table_names_corrected_and_checked_against_stated_totals(built) -> 
     _, tables, _ = built
     assert len(tables.tasks) == 95
     names = {t.county: t for t in tables.tasks}
-    for wrong, right in [("荣阳", "荥阳市"), ("浙川", "淅川县"), ("澠池", "渑池县"), ("郟县", "郏县")]:
+    fixed = [("荣阳", "荥阳市"), ("浙川", "淅川县"), ("澠池", "渑池县"), ("郟县", "郏县")]
+    for wrong, right in fixed:
         assert names[right].printed == wrong
     assert names["渑池县"].villages == 24 and names["渑池县"].operator == "河南移动"
     assert names["郏县"].villages == 38 and names["郏县"].operator == "河南联通"
