@@ -145,6 +145,7 @@ class PolicyEngine:
         regions: Gazetteer,
         lexicon: Lexicon,
         thresholds: Thresholds | None = None,
+        cached_tokens: dict[str, Any] | None = None,
     ) -> None:
         self.corpus = corpus
         self.tables = tables
@@ -152,9 +153,12 @@ class PolicyEngine:
         self.regions = regions
         self.lexicon = lexicon
         self.limits = thresholds or Thresholds()
-        names = tuple({t.county for t in tables.tasks} | {c.person for c in contacts})
+        names = tuple(sorted({t.county for t in tables.tasks} | {c.person for c in contacts}))
         self.segmenter = Segmenter(lexicon, names)
-        self.index = Index(corpus.passages, self.segmenter)
+        cached = None
+        if cached_tokens and cached_tokens.get("fingerprint") == self.segmenter.fingerprint:
+            cached = cached_tokens.get("units")
+        self.index = Index(corpus.passages, self.segmenter, cached)
         self._by_id = {p.id: p for p in corpus.passages}
         self._outline = _outline(corpus.passages)
         self._table_file = next(
@@ -345,7 +349,7 @@ class PolicyEngine:
         boosts = np.ones(len(scores), dtype=np.float32)
         number, deadline, listing = NUMBER_Q.search(q), DEADLINE_Q.search(q), LIST_Q.search(q)
         numbers = set(re.findall(r"\d{2,}", q))
-        for i in np.argsort(-scores)[: limit * 3]:
+        for i in _top(scores, limit * 3):
             unit = self.index.units[i]
             region = unit.passage.region
             national_for_henan = region == "国家" and "河南" in mentioned
@@ -365,7 +369,7 @@ class PolicyEngine:
                 if number in unit.text:
                     boosts[i] *= 1.3
         final = scores * boosts
-        order = [i for i in np.argsort(-final)[: limit * 2] if final[i] > 0]
+        order = [i for i in _top(final, limit * 2) if final[i] > 0]
         ranked = [
             _Scored(self.index.units[i], float(final[i]) * (0.6 + self._unit_cover(words, i)))
             for i in order
@@ -458,7 +462,7 @@ class PolicyEngine:
     def _part(self, chosen: _Scored, ranked: list[_Scored], q: str, *, labelled: bool) -> Part:
         unit = chosen.unit
         passage = unit.passage
-        siblings = [u for u in self.index.units if u.passage.id == passage.id]
+        siblings = self.index.by_passage[passage.id]
         picked = {unit.order}
         near = [
             r.unit.order
@@ -526,8 +530,18 @@ class PolicyEngine:
             out = out.rstrip("，；：") + "…"
         return out
 
+    def token_cache(self) -> dict[str, Any]:
+        """The index tokens with the segmenter's fingerprint, for the built corpus file."""
+        return {"fingerprint": self.segmenter.fingerprint, "units": self.index.corpus_tokens}
+
     def passage(self, passage_id: int) -> Passage | None:
         return next((p for p in self.corpus.passages if p.id == passage_id), None)
+
+
+def _top(scores: np.ndarray, k: int) -> list[int]:
+    """Indices of the ``k`` highest scores, best first (argpartition: fast on big corpora)."""
+    head = np.argpartition(-scores, k)[:k] if len(scores) > k else np.arange(len(scores))
+    return [int(i) for i in head[np.argsort(-scores[head], kind="stable")]]
 
 
 def _outline(passages: list[Passage]) -> dict[tuple[str, tuple[Heading, ...]], list[Heading]]:

@@ -92,9 +92,12 @@ def from_json(data: dict[str, Any]) -> tuple[Corpus, Tables, list[Contact]]:
 
 
 def write(folder: Path, out: Path, regions: Gazetteer) -> dict[str, Any]:
-    """Build from ``folder`` and write ``out``; returns what was written."""
-    data = to_json(*build(folder, regions))
-    out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    """Build from ``folder`` and write ``out`` (with the index tokens); returns the data."""
+    corpus, tables, contacts = build(folder, regions)
+    data = to_json(corpus, tables, contacts)
+    engine = PolicyEngine(corpus, tables, contacts, regions, Lexicon.load())
+    data["tokens"] = engine.token_cache()
+    out.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", "utf-8")
     return data
 
 
@@ -106,8 +109,12 @@ def load_engine(
 ) -> PolicyEngine:
     """The engine from a built corpus file (default ``corpus.json``), else from the sources."""
     path = path or BUILT_PATH
+    cached = None
     if path.exists():
-        corpus, tables, contacts = from_json(json.loads(path.read_text(encoding="utf-8")))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        corpus, tables, contacts = from_json(data)
+        cached = data.get("tokens")
     else:
         corpus, tables, contacts = build(SOURCE_DIR, regions)
-    return PolicyEngine(corpus, tables, contacts, regions, Lexicon.load(), thresholds)
+    lexicon = Lexicon.load()
+    return PolicyEngine(corpus, tables, contacts, regions, lexicon, thresholds, cached)

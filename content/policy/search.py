@@ -10,6 +10,7 @@ splits differently still matching.  The query is expanded with the synonyms of
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import unicodedata
@@ -66,6 +67,18 @@ class Segmenter:
 
     def __init__(self, lexicon: Lexicon, extra_words: tuple[str, ...] = ()) -> None:
         self.lexicon = lexicon
+        self.fingerprint = hashlib.sha256(
+            repr(
+                (
+                    jieba.__version__,
+                    lexicon.words,
+                    sorted(lexicon.typos.items()),
+                    sorted(lexicon.synonyms),
+                    sorted(lexicon.stopwords),
+                    sorted(extra_words),
+                )
+            ).encode()
+        ).hexdigest()[:16]
         jieba.setLogLevel(60)
         jieba.initialize()
         colloquial = tuple(k for k in lexicon.synonyms if len(k) > 1)
@@ -144,17 +157,37 @@ def split_sentences(text: str, limit: int = 120) -> list[str]:
 class Index:
     """BM25 over sentence units; each unit also carries its section titles and region."""
 
-    def __init__(self, passages: list[Passage], segmenter: Segmenter) -> None:
+    def __init__(
+        self,
+        passages: list[Passage],
+        segmenter: Segmenter,
+        cached: list[list[str]] | None = None,
+    ) -> None:
+        """``cached``: the units' tokens from a built corpus file made with the same
+        segmenter (same fingerprint); segmenting is most of the build time."""
         self.segmenter = segmenter
         self.units: list[Unit] = []
-        corpus_tokens: list[list[str]] = []
         for passage in passages:
-            context = [*segmenter.tokens(passage.titles()), passage.region]
             for order, sentence in enumerate(split_sentences(passage.text)):
                 self.units.append(Unit(len(self.units), passage, sentence, order))
-                corpus_tokens.append(segmenter.tokens(sentence) + context)
+        self.from_cache = cached is not None and len(cached) == len(self.units)
+        corpus_tokens: list[list[str]]
+        if self.from_cache and cached is not None:
+            corpus_tokens = [list(t) for t in cached]
+        else:
+            contexts: dict[int, list[str]] = {}
+            corpus_tokens = []
+            for unit in self.units:
+                passage = unit.passage
+                if passage.id not in contexts:
+                    contexts[passage.id] = [*segmenter.tokens(passage.titles()), passage.region]
+                corpus_tokens.append(segmenter.tokens(unit.text) + contexts[passage.id])
+        self.corpus_tokens = corpus_tokens
         self.unit_tokens = [set(t) for t in corpus_tokens]
         self.passage_tokens: dict[int, set[str]] = {}
+        self.by_passage: dict[int, list[Unit]] = {}
+        for unit in self.units:
+            self.by_passage.setdefault(unit.passage.id, []).append(unit)
         for unit, tokens in zip(self.units, self.unit_tokens, strict=True):
             self.passage_tokens.setdefault(unit.passage.id, set()).update(tokens)
         logging.getLogger("bm25s").setLevel(logging.WARNING)

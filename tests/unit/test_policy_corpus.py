@@ -96,7 +96,11 @@ def test_station_standard_items_and_contacts(built) -> None:
 
 
 def test_built_file_is_current(built) -> None:
-    """content/policy/corpus.json is what ``cunzhan content build`` makes of the sources."""
+    """content/policy/corpus.json is what ``cunzhan content build`` makes of the sources,
+    and its cached index tokens match the current vocabulary (else: run the build)."""
+    from content.policy.build import load_engine
+
+    assert load_engine(Gazetteer.load()).index.from_cache
     on_disk = json.loads(BUILT_PATH.read_text(encoding="utf-8"))
     fresh = json.loads(json.dumps(to_json(*built), ensure_ascii=False))
     assert {k: v for k, v in on_disk.items() if k != "tokens"} == {
