@@ -30,6 +30,14 @@ LIST_Q = re.compile(
     r"哪[两三四五六七八九十几]|哪些|都有啥|有啥|包括|都教啥|啥东西|什么内容|哪几|都有什么|都是啥|啥内容"
 )
 META_Q = re.compile(r"印发|发布|出台|发文|下发|文号|几号文|哪个部门发|谁发的|落款|签发|哪些单位发")
+STANDARD_Q = re.compile(
+    r"(服务站|服务点|电商站).{0,8}(标准|要求|条件|规定)|(标准|要求|条件).{0,6}(服务站|服务点)"
+    r"|建.{0,3}(服务站|服务点)"
+)
+STANDARD_GENERIC = frozenset(
+    "服务站 电商服务站 服务点 电商站 站点 标准 建设标准 建站 要求 条件 规定 建设 建 达标 村 "
+    "俺村 贫困村 电商 想 建个 想建个 有啥 啥 什么 哪些 具体 都 一个 个".split()
+)
 COMPARE_Q = re.compile(r"各|分别|一样|区别|不同|对比|比较|相比|还是")
 TABLE_Q = re.compile(
     r"帮扶|贫困村|几个村|多少个村|多少村|谁负责|哪家|运营商|负责|谁管|哪个公司|任务|移动|联通|电信|管"
@@ -178,7 +186,8 @@ class PolicyEngine:
             return faq
         if self._out_of_scope(q):
             return Answer(False, reason="out_of_scope")
-        for route in (self._contact, self._table, self._meta, self._structure):
+        routes = (self._contact, self._table, self._meta, self._structure, self._standard)
+        for route in routes:
             found = route(q)
             if found is not None:
                 return found
@@ -326,6 +335,26 @@ class PolicyEngine:
         if len({p.label for p in parts}) < 2:
             parts = [replace(p, label="") for p in parts]
         return Answer(True, tuple(parts[:3]), kind="outline")
+
+    def _standard(self, q: str) -> Answer | None:
+        """"建个服务站有啥要求": the whole station standard (附件2), item by item."""
+        if not self.tables.standard or not STANDARD_Q.search(q) or _regions(q) not in ([], ["河南"]):
+            return None
+        rest = [
+            w
+            for w in self.segmenter.content_words(q)
+            if w not in STANDARD_GENERIC and w not in REGIONS and w in self.index.idf
+        ]
+        if rest:
+            return None  # asks about one item (网速, 面积, 培训…): retrieval finds it
+        items = [
+            {"category": s.category, "item": s.item, "text": s.text} for s in self.tables.standard
+        ]
+        document = self.corpus.documents.get(self._table_file)
+        source = Source(self._table_file, self._table_doc(), "附件2", "贫困村电商服务站建设标准")
+        full = "".join(f"{s.item}：{s.text}" for s in self.tables.standard)
+        part = Part("standard", {"items": items}, source, full=full)
+        return Answer(True, (part,), kind="standard") if document else None
 
     def _table_doc(self) -> str:
         doc = self.corpus.documents.get(self._table_file)
