@@ -35,8 +35,11 @@ STANDARD_Q = re.compile(
     r"|建.{0,3}(服务站|服务点)"
 )
 STANDARD_GENERIC = frozenset(
-    "服务站 电商服务站 服务点 电商站 站点 标准 建设标准 建站 要求 条件 规定 建设 建 达标 村 "
-    "俺村 贫困村 电商 想 建个 想建个 有啥 啥 什么 哪些 具体 都 一个 个".split()
+    re.split(
+        r"\s+",
+        "服务站 电商服务站 服务点 电商站 站点 标准 建设标准 建站 要求 条件 规定 建设 建 达标 "
+        "村 俺村 贫困村 电商 想 建个 想建个 有啥 啥 什么 哪些 具体 都 一个 个",
+    )
 )
 COMPARE_Q = re.compile(r"各|分别|一样|区别|不同|对比|比较|相比|还是")
 TABLE_Q = re.compile(
@@ -337,8 +340,10 @@ class PolicyEngine:
         return Answer(True, tuple(parts[:3]), kind="outline")
 
     def _standard(self, q: str) -> Answer | None:
-        """"建个服务站有啥要求": the whole station standard (附件2), item by item."""
-        if not self.tables.standard or not STANDARD_Q.search(q) or _regions(q) not in ([], ["河南"]):
+        """ "建个服务站有啥要求": the whole station standard (附件2), item by item."""
+        if not self.tables.standard or not STANDARD_Q.search(q):
+            return None
+        if _regions(q) not in ([], ["河南"]):
             return None
         rest = [
             w
