@@ -263,7 +263,7 @@ class PolicyEngine:
                     "city": task.city,
                     "operator": task.operator,
                     "villages": task.villages,
-                    "printed": task.printed if task.printed != task.county else "",
+                    "printed": "" if task.county.startswith(task.printed) else task.printed,
                     "seq": task.seq,
                 }
                 kind = "task" if task.villages is not None else "task_unknown"
@@ -392,9 +392,11 @@ class PolicyEngine:
             if number and re.search(r"\d|[一二两三四五六七八九十]+[个名项]", unit.text):
                 boosts[i] *= 1.15
             if deadline and DATE_EXACT.search(unit.text):
-                boosts[i] *= 2.0 if DAY_Q.search(q) else 1.5
+                boosts[i] *= 2.0 if DAY_Q.search(q) else 1.6
             elif deadline and DATE_UNIT.search(unit.text):
                 boosts[i] *= 1.2
+            elif deadline:
+                boosts[i] *= 0.85
             if listing and unit.text.count("、") >= 2:
                 boosts[i] *= 1.15
             if len(unit.text) < 20 or not unit.passage.path:
