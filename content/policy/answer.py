@@ -133,7 +133,7 @@ class Thresholds:
     weak_score: float = 9.0
     weak_coverage: float = 0.45
     second_part: float = 0.7
-    same_region_part: float = 0.85
+    same_region_part: float = 0.7
     compare_part: float = 0.55
     faq: float = 0.6
 
