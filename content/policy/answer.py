@@ -41,6 +41,7 @@ STANDARD_GENERIC = frozenset(
         "村 俺村 贫困村 电商 想 建个 想建个 有啥 啥 什么 哪些 具体 都 一个 个",
     )
 )
+CONTACT_Q = re.compile(r"电话|联系|号码|手机号|找谁|座机")
 COMPARE_Q = re.compile(r"各|分别|一样|区别|不同|对比|比较|相比|还是")
 TABLE_Q = re.compile(
     r"帮扶|贫困村|几个村|多少个村|多少村|谁负责|哪家|运营商|负责|谁管|哪个公司|任务|移动|联通|电信|管"
@@ -233,6 +234,8 @@ class PolicyEngine:
         found = [c for c in self.contacts if any(d in c.phone.replace("-", "") for d in digits)]
         if not digits:
             found = [c for c in self.contacts if c.person and c.person in q]
+        if not digits and not found and CONTACT_Q.search(q):
+            found = [c for c in self.contacts if c.unit in q or c.unit.removeprefix("省") in q]
         if not found:
             return None
         parts = tuple(
@@ -247,7 +250,9 @@ class PolicyEngine:
         return Answer(True, parts, kind="contact")
 
     def _table(self, q: str) -> Answer | None:
-        if not self.tables.tasks or not TABLE_Q.search(q):
+        if not self.tables.tasks:
+            return None
+        if not TABLE_Q.search(q) and self.regions.county(q) is None:
             return None
         source = Source(self._table_file, self._table_doc(), "附件1", "电商帮扶任务分解表")
         counties = self.regions.find_in(q)
