@@ -196,3 +196,19 @@ def test_every_number_in_a_text_answer_is_in_its_source(engine) -> None:
             )
             for number in re.findall(r"\d+", part.data["text"]):
                 assert number in document_text
+
+
+def test_bare_county_name_and_contacts_by_office(ask) -> None:
+    assert "109个" in ask("滑县")["answer"]
+    office = ask("省扶贫办的联系电话")["answer"]
+    assert "王靖涵" in office and "0371-65919393" in office and "65919565" in office
+
+
+def test_general_station_question_gets_the_whole_standard(ask) -> None:
+    record = ask("俺村想建个服务站有啥要求")
+    assert record["answered"] and record["sources"][0]["section"] == "附件2"
+    for item in ("10平方米", "100Mbps", "牌匾", "代购、代销", "微商"):
+        assert item in record["answer"]
+    assert len(record["answer"]) <= 600
+    # one item asked for: that item only
+    assert "面积" not in ask("服务站的网速得多快才算达标")["answer"]
