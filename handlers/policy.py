@@ -9,6 +9,7 @@ as an FAQ entry (/faq ID or the button), which then answers similar questions.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from bot.context import Context
@@ -34,8 +35,14 @@ def compose(
     answer = engine.answer(question, faqs)
     if answer.answered:
         return answer, Reply("policy/answer", answer.as_data(), (Option("policy_more", "p:more"),))
-    options = () if answer.reason == "empty" else (Option("policy_handoff", "p:handoff"),)
+    handoff = Option("policy_handoff", f"p:handoff{question_key(question)}")
+    options = () if answer.reason == "empty" else (handoff,)
     return answer, Reply("policy/declined", answer.as_data(), options)
+
+
+def question_key(question: str) -> str:
+    """A short fingerprint of a question: a hand-off button only hands off its own question."""
+    return hashlib.sha256(question.strip().encode()).hexdigest()[:10]
 
 
 def _follow_up(text: str) -> str | None:
@@ -89,16 +96,16 @@ async def chosen(msg: Incoming, ctx: Context) -> list[Reply]:
     value = (msg.option or "").split(":", 1)[1]
     if value == "more":
         return await _show_last(ctx, "more")
-    if value == "handoff":
-        return await _hand_off(ctx)
+    if value.startswith("handoff"):
+        return await _hand_off(ctx, value.removeprefix("handoff"))
     if value.startswith("faq") and ctx.role is Role.ADMIN:
         return await _save_faq(ctx, value.removeprefix("faq"))
     return [Reply("system/stale_option")]
 
 
-async def _hand_off(ctx: Context) -> list[Reply]:
+async def _hand_off(ctx: Context, key: str) -> list[Reply]:
     last = await ctx.repos.policy.last(ctx.user.id)
-    if last is None or not last.question:
+    if last is None or not last.question or question_key(last.question) != key:
         return [Reply("policy/nothing_to_hand_off")]
     row = await ctx.repos.policy.hand_off(user_id=ctx.user.id, question=last.question, now=ctx.now)
     await ctx.repos.audit.record(

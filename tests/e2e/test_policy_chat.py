@@ -86,6 +86,17 @@ async def test_hand_off_answer_through_outbox_and_faq(core) -> None:
     assert "养老金调整请咨询县人社局" in reply and "来源：工作人员答复" in reply
 
 
+async def test_hand_off_button_only_hands_off_its_own_question(core) -> None:
+    chat = ChatDriver(core.dispatcher, user="farmer")
+    replies = await chat.say("今天郑州下雨吗")
+    token = find_token(replies, "转给工作人员")
+    await chat.say("服务站的网速得多快才算达标")
+    stale = joined(await chat.send(incoming(option=token, user="farmer")))
+    assert "重新发一遍" in stale
+    async with core.db.transaction() as session:
+        assert (await session.execute(select(PolicyQuestion))).first() is None
+
+
 async def test_staff_commands_are_for_admins(core) -> None:
     chat = ChatDriver(core.dispatcher, user="farmer")
     assert "没有使用这项功能的权限" in joined(await chat.say("/questions"))
