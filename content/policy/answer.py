@@ -42,6 +42,9 @@ STANDARD_GENERIC = frozenset(
     )
 )
 CONTACT_Q = re.compile(r"电话|联系|号码|手机号|找谁|座机")
+BOILERPLATE = re.compile(
+    r"印发给你们|请结合实际|通知如下|特提出以下|制定本(方案|行动计划)|现将.*印发|抓好贯彻落实"
+)
 COMPARE_Q = re.compile(r"各|分别|一样|区别|不同|对比|比较|相比|还是")
 TABLE_Q = re.compile(
     r"帮扶|贫困村|几个村|多少个村|多少村|谁负责|哪家|运营商|负责|谁管|哪个公司|任务|移动|联通|电信|管"
@@ -404,8 +407,8 @@ class PolicyEngine:
                 boosts[i] *= 0.85
             if listing and unit.text.count("、") >= 2:
                 boosts[i] *= 1.15
-            if len(unit.text) < 20 or not unit.passage.path:
-                boosts[i] *= 0.6  # a bare heading, or the covering letter of a document
+            if len(unit.text) < 20 or BOILERPLATE.search(unit.text):
+                boosts[i] *= 0.6  # a bare heading, or the covering letter's formulas
             for number in numbers:
                 if number in unit.text:
                     boosts[i] *= 1.3
@@ -465,7 +468,14 @@ class PolicyEngine:
             return Answer(False, reason="low_confidence")
         regions = [c.unit.passage.region for c in chosen]
         multi = len(set(regions)) > 1
-        parts = [self._part(c, ranked, q, labelled=multi) for c in chosen]
+        parts: list[Part] = []
+        for candidate in chosen:
+            part = self._part(candidate, ranked, q, labelled=multi)
+            text = part.data["text"].strip("…")
+            if any(text in p.data["text"] for p in parts):
+                continue
+            parts = [p for p in parts if p.data["text"].strip("…") not in text]
+            parts.append(part)
         while sum(len(p.data["text"]) for p in parts) > ANSWER_LIMIT and len(parts) > 1:
             parts.pop()
         return Answer(True, tuple(parts), kind="text")

@@ -263,7 +263,7 @@ def parse_document(file: str, raw: str, first_id: int = 0) -> tuple[Document, li
                 id=first_id + len(passages),
                 file=file,
                 doc_no=doc_no,
-                path=tuple(path),
+                path=tuple(path) or (Heading("", title),),  # before 一、: under the title
                 text=text,
                 region=sub_region,
             )
