@@ -585,9 +585,6 @@ class PolicyEngine:
         """The index tokens with the segmenter's fingerprint, for the built corpus file."""
         return {"fingerprint": self.segmenter.fingerprint, "units": self.index.corpus_tokens}
 
-    def passage(self, passage_id: int) -> Passage | None:
-        return next((p for p in self.corpus.passages if p.id == passage_id), None)
-
 
 def _top(scores: np.ndarray, k: int) -> list[int]:
     """Indices of the ``k`` highest scores, best first (argpartition: fast on big corpora)."""

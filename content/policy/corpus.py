@@ -17,7 +17,6 @@ from pathlib import Path
 
 CN_NUM = "一二三四五六七八九十"
 DOC_NO = re.compile(r"^[\u4e00-\u9fff]{2,10}〔\d{4}〕\d{1,4}\s*号$")
-DOC_NO_ANY = re.compile(r"[\u4e00-\u9fff]{2,10}〔\d{4}〕\d{1,4}\s*号")
 H1 = re.compile(rf"^([{CN_NUM}]{{1,3}})、\s*(.*)$")
 H2 = re.compile(rf"^[（(]\s*([{CN_NUM}]{{1,3}})\s*[）)]\s*(.*)$")
 H3 = re.compile(r"^(\d{1,2})\s*[.．、]\s*(?!\d(?!\d{3}年))(.*)$")
@@ -89,9 +88,6 @@ class Passage:
 class Corpus:
     documents: dict[str, Document] = field(default_factory=dict)  # by file name
     passages: list[Passage] = field(default_factory=list)
-
-    def by_doc_no(self, doc_no: str) -> Document | None:
-        return next((d for d in self.documents.values() if d.doc_no == doc_no), None)
 
 
 def clean_line(line: str) -> str:
