@@ -75,7 +75,8 @@ class Source:
 class Part:
     """One piece of an answer: ``kind`` picks how the template says it; ``data`` fills it."""
 
-    kind: str  # text | task | task_unknown | not_listed | city | operator | contact | faq
+    kind: str  # text, task, task_unknown, not_listed, city, operator, contact, meta,
+    # outline, standard or faq (see templates/policy/answer.j2)
     data: dict[str, Any]
     source: Source
     label: str = ""  # a province when an answer spans several
