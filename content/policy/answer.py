@@ -54,6 +54,7 @@ DATE_UNIT = re.compile(r"\d{4}年|前|每月|每年")
 DATE_EXACT = re.compile(
     r"(?:到|于|在)\d{4}年|\d+月\d+日|\d+日前|第.年|上半年|下半年|年底|\d{4}年\d+月"
 )
+COUNTED = re.compile(r"(?:多少|几)[个名家项次]?([\u4e00-\u9fff]{2,4})")
 PHONE = re.compile(r"(?:0\d{2,3}-?)?(\d{7,8})")
 OPERATOR_ALIASES = {"移动": "河南移动", "联通": "河南联通", "电信": "河南电信"}
 PART_LIMIT = 260
@@ -380,8 +381,11 @@ class PolicyEngine:
         words = self.segmenter.words(q)
         expansion = self.segmenter.expand(q)
         tokens = self.segmenter.tokens(q)
+        asked = set(tokens)
         for term in expansion:
-            tokens.extend(self.segmenter.words(term))
+            # a synonym adds what the question lacks, never a second weight for what it has
+            tokens.extend(w for w in self.segmenter.words(term) if w not in asked)
+            asked.update(tokens)
         return words, tokens
 
     def _ranked(self, q: str, limit: int = 40) -> list[_Scored]:
@@ -392,6 +396,7 @@ class PolicyEngine:
         boosts = np.ones(len(scores), dtype=np.float32)
         number, deadline, listing = NUMBER_Q.search(q), DEADLINE_Q.search(q), LIST_Q.search(q)
         numbers = set(re.findall(r"\d{2,}", q))
+        counted = [m[-2:] for m in COUNTED.findall(q)]  # 多少个电商服务站 → 务站 (the head)
         for i in _top(scores, limit * 3):
             unit = self.index.units[i]
             region = unit.passage.region
@@ -413,6 +418,8 @@ class PolicyEngine:
             for number in numbers:
                 if number in unit.text:
                     boosts[i] *= 1.3
+            if any(re.search(rf"\d+[多余]?[个名家项次]\w{{0,4}}{n}", unit.text) for n in counted):
+                boosts[i] *= 1.4
         final = scores * boosts
         order = [i for i in _top(final, limit * 2) if final[i] > 0]
         ranked = [

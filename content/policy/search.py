@@ -26,6 +26,7 @@ import yaml
 from content.policy.corpus import Passage
 
 LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.yaml"
+INDEX_LAYOUT = 1  # bump when what a unit's tokens are made of changes (invalidates caches)
 CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9%+.]+")
 
@@ -70,6 +71,7 @@ class Segmenter:
         self.fingerprint = hashlib.sha256(
             repr(
                 (
+                    INDEX_LAYOUT,
                     jieba.__version__,
                     lexicon.words,
                     sorted(lexicon.typos.items()),

@@ -2,6 +2,8 @@
 
 The scorer's rules are copied in tests/policy_scoring.py and the questions in
 tests/data/policy_dev.jsonl, so this runs without the shared evaluation folder.
+tests/data/policy_extra.jsonl is a second set written separately from the dev set (other
+facts, other wording, in the same format) that guards against answering only the dev set.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from content.regions import Gazetteer
 from tests import policy_scoring
 
 BAR = 45
+EXTRA = policy_scoring.DEV_SET.with_name("policy_extra.jsonl")
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +35,19 @@ def test_dev_set_scores_at_least_the_bar(records) -> None:
     score = len(gold) - len(failed)
     assert len(gold) == 50
     assert score >= BAR, f"score {score}/50; failures: {failed}"
+
+
+def test_separately_written_set_scores_at_least_ninety_percent() -> None:
+    engine = load_engine(Gazetteer.load())
+    env = build_environment("Asia/Shanghai")
+    gold = policy_scoring.load(EXTRA)
+    failed = {
+        g["id"]: why
+        for g in gold
+        for ok, why in [policy_scoring.judge(g, ask_record(engine, env, g["question"]))]
+        if not ok
+    }
+    assert len(gold) - len(failed) >= 0.9 * len(gold), failed
 
 
 def test_every_answer_is_short_and_cited(records) -> None:
