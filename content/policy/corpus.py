@@ -81,6 +81,10 @@ class Passage:
         return self.path[-1].title if self.path else ""
 
     def titles(self) -> str:
+        """The headings' words, for search; an opening paragraph's document title is left
+        out (its words would match every question about the document)."""
+        if len(self.path) == 1 and not self.path[0].number:
+            return ""
         return " ".join(h.title for h in self.path)
 
 

@@ -26,7 +26,7 @@ import yaml
 from content.policy.corpus import Passage
 
 LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.yaml"
-INDEX_LAYOUT = 1  # bump when what a unit's tokens are made of changes (invalidates caches)
+INDEX_LAYOUT = 2  # bump when what a unit's tokens are made of changes (invalidates caches)
 CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9%+.]+")
 
