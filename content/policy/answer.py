@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -148,7 +148,6 @@ class Thresholds:
 class _Scored:
     unit: Unit
     score: float
-    hits: set[str] = field(default_factory=set)
 
 
 class PolicyEngine:
@@ -178,10 +177,7 @@ class PolicyEngine:
         self.index = Index(corpus.passages, self.segmenter, cached)
         self._by_id = {p.id: p for p in corpus.passages}
         self._outline = _outline(corpus.passages)
-        self._table_file = next(
-            (d.file for d in corpus.documents.values() if tables.tasks and d.region == "河南"),
-            "",
-        )
+        self._table_file = tables.file
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -283,13 +279,8 @@ class PolicyEngine:
         if city is not None:
             rows = self.tables.of_city(city)
             if rows:
-                known = [t for t in rows if t.villages is not None]
-                data = {
-                    "city": city,
-                    "rows": [(t.county, t.operator, t.villages) for t in rows],
-                    "total": sum(t.villages for t in known if t.villages is not None),
-                    "unknown": [t.county for t in rows if t.villages is None],
-                }
+                # the rows only: a sum would be a number the document does not print
+                data = {"city": city, "rows": [(t.county, t.operator, t.villages) for t in rows]}
                 return Answer(True, (Part("city", data, source),), kind="table")
         operator = next((full for short, full in OPERATOR_ALIASES.items() if short in q), None)
         if operator is not None:
@@ -297,7 +288,6 @@ class PolicyEngine:
             data = {
                 "operator": operator,
                 "stated": self.tables.stated.get(operator),
-                "counties": len(rows),
                 "names": [t.county for t in rows] if LIST_Q.search(q) else [],
                 "unknown": [t.county for t in rows if t.villages is None],
             }

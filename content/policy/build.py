@@ -45,6 +45,7 @@ def build(folder: Path, regions: Gazetteer) -> tuple[Corpus, Tables, list[Contac
         contacts.extend(parse_contacts(raw, document.doc_no, path.name))
         if TASK_TABLE_MARK in raw and "| 序号" in raw and not tables.tasks:
             tables = parse_tables(raw, regions)
+            tables.file = path.name
             for item in tables.standard:
                 corpus.passages.append(
                     Passage(
@@ -69,6 +70,7 @@ def to_json(corpus: Corpus, tables: Tables, contacts: list[Contact]) -> dict[str
         "passages": [asdict(p) for p in corpus.passages],
         "tasks": [asdict(t) for t in tables.tasks],
         "stated": tables.stated,
+        "tables_file": tables.file,
         "standard": [asdict(s) for s in tables.standard],
         "contacts": [asdict(c) for c in contacts],
         "checks": [{**asdict(c), "consistent": c.consistent} for c in tables.check()],
@@ -86,6 +88,7 @@ def from_json(data: dict[str, Any]) -> tuple[Corpus, Tables, list[Contact]]:
         tasks=[VillageTask(**t) for t in data["tasks"]],
         stated=dict(data["stated"]),
         standard=[StandardItem(**s) for s in data["standard"]],
+        file=data["tables_file"],
     )
     contacts = [Contact(**c) for c in data["contacts"]]
     return corpus, tables, contacts

@@ -61,6 +61,7 @@ class Tables:
     tasks: list[VillageTask] = field(default_factory=list)
     stated: dict[str, int] = field(default_factory=dict)  # operator or 合计 → stated total
     standard: list[StandardItem] = field(default_factory=list)
+    file: str = ""  # the document file the tables were read from
 
     def check(self) -> list[TotalCheck]:
         """Each operator's rows against its 小计, and all rows against the 合计."""
