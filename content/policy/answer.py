@@ -279,8 +279,14 @@ class PolicyEngine:
         if city is not None:
             rows = self.tables.of_city(city)
             if rows:
-                # the rows only: a sum would be a number the document does not print
-                data = {"city": city, "rows": [(t.county, t.operator, t.villages) for t in rows]}
+                # the printed 小计 only: a sum of our own would be a number not in the source
+                subtotal, adds_up = self.tables.city_subtotal(city)
+                data = {
+                    "city": city,
+                    "rows": [(t.county, t.operator, t.villages) for t in rows],
+                    "subtotal": subtotal,
+                    "adds_up": adds_up,
+                }
                 return Answer(True, (Part("city", data, source),), kind="table")
         operator = next((full for short, full in OPERATOR_ALIASES.items() if short in q), None)
         if operator is not None:

@@ -28,6 +28,7 @@ class VillageTask:
     county: str  # canonical name (荥阳市, 渑池县)
     printed: str  # the name as the OCR printed it (荣阳)
     villages: int | None  # None: not legible in the source
+    subtotal: int | None = None  # the city's 小计 when this row prints it
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,15 @@ class Tables:
 
     def of_city(self, city: str) -> list[VillageTask]:
         return [t for t in self.tasks if t.city == city]
+
+    def city_subtotal(self, city: str) -> tuple[int | None, bool]:
+        """The 小计 the table prints for ``city``, and whether its legible rows add up to it
+        (OCR garbled several 小计 figures; the county rows are what the totals confirm)."""
+        rows = self.of_city(city)
+        printed = next((t.subtotal for t in rows if t.subtotal is not None), None)
+        if printed is None or any(t.villages is None for t in rows):
+            return printed, False
+        return printed, sum(t.villages for t in rows if t.villages is not None) == printed
 
 
 def _check(operator: str, stated: int | None, rows: list[VillageTask]) -> TotalCheck:
@@ -141,7 +151,8 @@ def parse_tasks(raw: str, regions: Gazetteer) -> tuple[list[VillageTask], dict[s
         if not county_name:
             raise ValueError(f"附件1 row {seq}: no county in {cells}")
         villages = numbers[0] if numbers else None
-        tasks.append(VillageTask(seq, operator, city, county_name, printed, villages))
+        subtotal = numbers[1] if len(numbers) >= 2 else None
+        tasks.append(VillageTask(seq, operator, city, county_name, printed, villages, subtotal))
     return tasks, stated
 
 

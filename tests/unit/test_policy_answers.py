@@ -212,3 +212,10 @@ def test_general_station_question_gets_the_whole_standard(ask) -> None:
     assert len(record["answer"]) <= 600
     # one item asked for: that item only
     assert "面积" not in ask("服务站的网速得多快才算达标")["answer"]
+
+
+def test_city_subtotal_only_when_the_rows_confirm_it(ask) -> None:
+    assert "表中小计387个" in ask("南阳市一共多少个帮扶村")["answer"]
+    zhoukou = ask("周口市帮扶村总数")["answer"]
+    assert "原表小计印为357个" in zhoukou and "请以各县数字为准" in zhoukou
+    assert "400" not in zhoukou  # never a sum of our own
