@@ -181,6 +181,12 @@ def _content(args: argparse.Namespace) -> int:
             f"illegible {unknown}: {'ok' if check['consistent'] else 'MISMATCH'}"
         )
         ok = ok and check["consistent"]
+    garbled = [
+        f"{c['city']} {c['printed'] if c['printed'] is not None else '-'}"
+        for c in data["city_subtotals"]
+        if not c["adds_up"]
+    ]
+    print(f"city 小计 not matching their rows (rows used): {', '.join(garbled) or '-'}")
     return 0 if ok else 1
 
 

@@ -73,6 +73,11 @@ def to_json(corpus: Corpus, tables: Tables, contacts: list[Contact]) -> dict[str
         "tables_file": tables.file,
         "standard": [asdict(s) for s in tables.standard],
         "contacts": [asdict(c) for c in contacts],
+        "city_subtotals": [
+            {"city": city, "printed": printed, "adds_up": adds_up}
+            for city in dict.fromkeys(t.city for t in tables.tasks)
+            for printed, adds_up in [tables.city_subtotal(city)]
+        ],
         "checks": [{**asdict(c), "consistent": c.consistent} for c in tables.check()],
     }
 
