@@ -29,7 +29,10 @@ DEADLINE_Q = re.compile(r"啥时|什么时|几号|哪天|何时|截止|期限|�
 LIST_Q = re.compile(
     r"哪[两三四五六七八九十几]|哪些|都有啥|有啥|包括|都教啥|啥东西|什么内容|哪几|都有什么|都是啥|啥内容"
 )
-META_Q = re.compile(r"印发|发布|出台|发文|下发|文号|几号文|哪个部门发|谁发的|落款|签发|哪些单位发")
+META_Q = re.compile(
+    r"印发|发布|出台|发文|下发|文号|几号文|哪个部门发|谁发的|落款|签发|哪些单位发"
+    r"|(哪天|啥时候|什么时候|哪年|何时|几号)发"
+)
 STANDARD_Q = re.compile(
     r"(服务站|服务点|电商站).{0,8}(标准|要求|条件|规定)|(标准|要求|条件).{0,6}(服务站|服务点)"
     r"|建.{0,3}(服务站|服务点)"
@@ -304,10 +307,14 @@ class PolicyEngine:
         """When, by whom and under which number a document was issued."""
         if not META_Q.search(q):
             return None
-        ranked = self._ranked(q)
-        if not ranked or ranked[0].score < self.limits.score:
-            return None
-        document = self.corpus.documents[ranked[0].unit.passage.file]
+        named = self._named_documents(q)
+        if len(named) == 1:
+            document = self.corpus.documents[named.pop()]
+        else:
+            ranked = self._ranked(q)
+            if not ranked or ranked[0].score < self.limits.score:
+                return None
+            document = self.corpus.documents[ranked[0].unit.passage.file]
         data = {
             "title": document.title,
             "doc_no": document.doc_no,
@@ -393,9 +400,12 @@ class PolicyEngine:
         number, deadline, listing = NUMBER_Q.search(q), DEADLINE_Q.search(q), LIST_Q.search(q)
         numbers = set(re.findall(r"\d{2,}", q))
         counted = [m[-2:] for m in COUNTED.findall(q)]  # 多少个电商服务站 → 务站 (the head)
+        named = self._named_documents(q)
         for i in _top(scores, limit * 3):
             unit = self.index.units[i]
             region = unit.passage.region
+            if named and unit.passage.file not in named:
+                boosts[i] *= 0.4
             national_for_henan = region == "国家" and "河南" in mentioned
             if mentioned and region not in mentioned and not national_for_henan:
                 boosts[i] *= 0.5
@@ -424,6 +434,17 @@ class PolicyEngine:
         ]
         ranked.sort(key=lambda r: -r.score)
         return ranked[:limit]
+
+    def _named_documents(self, q: str) -> set[str]:
+        """Files whose document number the question names (豫通局〔2020〕47号, 47号文)."""
+        plain = re.sub(r"[〔〕\[\]()（）]", "", q)
+        named = set()
+        for document in self.corpus.documents.values():
+            number = re.sub(r"[〔〕]", "", document.doc_no)
+            short = re.search(r"〕(\d+号)$", document.doc_no)
+            if number in plain or (short and re.search(rf"(?<!\d){short.group(1)}", plain)):
+                named.add(document.file)
+        return named
 
     def _unit_cover(self, words: list[str], unit_id: int) -> float:
         """Share of the question's words (by IDF) present in one unit and its titles."""
