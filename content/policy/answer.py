@@ -346,11 +346,17 @@ class PolicyEngine:
             data = {"title": path[-1].title, "items": [h.title for h in children]}
             source = Source(file, document.doc_no, passage.section, path[-1].title)
             parts.append(Part("outline", data, source, label=document.region))
-        if not parts:
+        kept: list[Part] = []
+        for part in parts:
+            size = sum(len(p.data["title"]) + len("".join(p.data["items"])) for p in kept)
+            if size + len(part.data["title"]) + len("".join(part.data["items"])) > ANSWER_LIMIT:
+                break
+            kept.append(part)
+        if not kept:
             return None
-        if len({p.label for p in parts}) < 2:
-            parts = [replace(p, label="") for p in parts]
-        return Answer(True, tuple(parts[:3]), kind="outline")
+        if len({p.label for p in kept}) < 2:
+            kept = [replace(p, label="") for p in kept]
+        return Answer(True, tuple(kept), kind="outline")
 
     def _standard(self, q: str) -> Answer | None:
         """ "建个服务站有啥要求": the whole station standard (附件2), item by item."""
