@@ -1,4 +1,5 @@
-"""The ``cunzhan`` command: run the bot, issue invite codes, migrate the database."""
+"""The ``cunzhan`` command: run the bot, issue invite codes, migrate the database, answer
+policy questions (`ask`) and rebuild the policy corpus (`content build`)."""
 
 from __future__ import annotations
 
