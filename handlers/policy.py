@@ -107,7 +107,11 @@ async def _hand_off(ctx: Context, key: str) -> list[Reply]:
     last = await ctx.repos.policy.last(ctx.user.id)
     if last is None or not last.question or question_key(last.question) != key:
         return [Reply("policy/nothing_to_hand_off")]
-    row = await ctx.repos.policy.hand_off(user_id=ctx.user.id, question=last.question, now=ctx.now)
+    row, created = await ctx.repos.policy.hand_off(
+        user_id=ctx.user.id, question=last.question, now=ctx.now
+    )
+    if created:
+        await _tell_admins(ctx, row.id, last.question)
     await ctx.repos.audit.record(
         action="policy.hand_off",
         target_type="policy_question",
@@ -116,6 +120,22 @@ async def _hand_off(ctx: Context, key: str) -> list[Reply]:
         actor_id=ctx.user.id,
     )
     return [Reply("policy/handed_off", {"id": row.id, "question": last.question})]
+
+
+async def _tell_admins(ctx: Context, question_id: int, question: str) -> None:
+    """Each administrator for the asker's county (province admins: all) hears of it."""
+    notice = Reply(
+        "policy/new_question", {"id": question_id, "question": mask_personal_numbers(question)}
+    )
+    for admin in await ctx.repos.users.by_role(Role.ADMIN):
+        if admin.county and admin.county != ctx.user.county:
+            continue
+        await ctx.notify(
+            admin.id,
+            notice,
+            kind="policy_question",
+            dedupe_key=f"policy-q:{question_id}:{admin.id}",
+        )
 
 
 @router.command("questions", aliases=("待答问题",), roles=(Role.ADMIN,), summary="help_questions")

@@ -15,8 +15,11 @@ class PolicyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def hand_off(self, *, user_id: int, question: str, now: datetime) -> PolicyQuestion:
-        """Queue ``question`` for staff; the same person's identical open question is reused."""
+    async def hand_off(
+        self, *, user_id: int, question: str, now: datetime
+    ) -> tuple[PolicyQuestion, bool]:
+        """Queue ``question`` for staff; the same person's identical open question is reused
+        (the flag says whether a new one was queued)."""
         existing = (
             await self.session.execute(
                 select(PolicyQuestion).where(
@@ -27,11 +30,11 @@ class PolicyRepository:
             )
         ).scalar_one_or_none()
         if existing is not None:
-            return existing
+            return existing, False
         row = PolicyQuestion(user_id=user_id, question=question, created_at=now)
         self.session.add(row)
         await self.session.flush()
-        return row
+        return row, True
 
     async def open_questions(self, limit: int = 20) -> list[PolicyQuestion]:
         rows = await self.session.execute(

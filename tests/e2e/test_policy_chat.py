@@ -101,3 +101,19 @@ async def test_staff_commands_are_for_admins(core) -> None:
     chat = ChatDriver(core.dispatcher, user="farmer")
     assert "没有使用这项功能的权限" in joined(await chat.say("/questions"))
     assert "没有使用这项功能的权限" in joined(await chat.say("/answer 1 好的"))
+
+
+async def test_administrators_hear_of_a_new_question(core) -> None:
+    province = ChatDriver(core.dispatcher, user="province")
+    county = ChatDriver(core.dispatcher, user="county")
+    await province.say(f"/bind {await issue_invite(core.db, 'admin')}")
+    await county.say(f"/bind {await issue_invite(core.db, 'admin', county='滑县')}")
+    farmer = ChatDriver(core.dispatcher, user="farmer")
+    replies = await farmer.say("我的手机13812345678办低保咋办")
+    token = find_token(replies, "转给工作人员")
+    await farmer.send(incoming(option=token, user="farmer"))
+    await farmer.send(incoming(option=token, user="farmer"))  # no second notice
+    rows = [r for r in await outbox_rows(core) if r.kind == "policy_question"]
+    assert len(rows) == 1  # the province admin; the 滑县 admin serves another county
+    assert "编号 1" in rows[0].text and "138****5678" in rows[0].text
+    assert "13812345678" not in rows[0].text
