@@ -141,10 +141,10 @@ async def _tell_admins(ctx: Context, question_id: int, question: str) -> None:
 @router.command("questions", aliases=("待答问题",), roles=(Role.ADMIN,), summary="help_questions")
 async def questions(msg: Incoming, ctx: Context) -> list[Reply]:
     """The open questions, oldest first."""
-    rows = await ctx.repos.policy.open_questions()
+    rows = await ctx.repos.policy.open_questions(ctx.user.county)
     if not rows:
         return [Reply("policy/questions_empty")]
-    total = await ctx.repos.policy.count_open()
+    total = await ctx.repos.policy.count_open(ctx.user.county)
     listed = [
         {"id": r.id, "question": mask_personal_numbers(r.question), "created_at": r.created_at}
         for r in rows
@@ -159,6 +159,10 @@ async def answer_question(msg: Incoming, ctx: Context) -> list[Reply]:
         return [Reply("policy/answer_usage")]
     question_id = int(msg.args[0])
     text = " ".join(msg.args[1:]).strip()[: MAX_QUESTION_CHARS * 4]
+    if ctx.user.county is not None:  # a county admin answers their own county's askers
+        mine = await ctx.repos.policy.open_questions(ctx.user.county, limit=1000)
+        if question_id not in {q.id for q in mine}:
+            return [Reply("policy/answer_unknown", {"id": question_id})]
     row = await ctx.repos.policy.answer(question_id, text=text, by=ctx.user.id, now=ctx.now)
     if row is None:
         return [Reply("policy/answer_unknown", {"id": question_id})]

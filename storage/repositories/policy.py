@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.policy import PolicyFaq, PolicyLastAnswer, PolicyQuestion, QuestionStatus
+from storage.models.user import User
 
 
 class PolicyRepository:
@@ -36,22 +37,23 @@ class PolicyRepository:
         await self.session.flush()
         return row, True
 
-    async def open_questions(self, limit: int = 20) -> list[PolicyQuestion]:
-        rows = await self.session.execute(
-            select(PolicyQuestion)
-            .where(PolicyQuestion.status == QuestionStatus.OPEN.value)
-            .order_by(PolicyQuestion.created_at, PolicyQuestion.id)
-            .limit(limit)
-        )
-        return list(rows.scalars())
+    @staticmethod
+    def _open(county: str | None) -> Select[Any]:
+        stmt = select(PolicyQuestion).where(PolicyQuestion.status == QuestionStatus.OPEN.value)
+        if county is not None:
+            stmt = stmt.join(User, User.id == PolicyQuestion.user_id).where(User.county == county)
+        return stmt
 
-    async def count_open(self) -> int:
-        result = await self.session.execute(
-            select(func.count())
-            .select_from(PolicyQuestion)
-            .where(PolicyQuestion.status == QuestionStatus.OPEN.value)
-        )
-        return int(result.scalar_one())
+    async def open_questions(
+        self, county: str | None = None, limit: int = 20
+    ) -> list[PolicyQuestion]:
+        """Open questions, oldest first; with ``county``, only askers from that county."""
+        stmt = self._open(county).order_by(PolicyQuestion.created_at, PolicyQuestion.id)
+        return list((await self.session.execute(stmt.limit(limit))).scalars())
+
+    async def count_open(self, county: str | None = None) -> int:
+        stmt = select(func.count()).select_from(self._open(county).subquery())
+        return int((await self.session.execute(stmt)).scalar_one())
 
     async def get(self, question_id: int) -> PolicyQuestion | None:
         return await self.session.get(PolicyQuestion, question_id)

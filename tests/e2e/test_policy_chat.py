@@ -117,3 +117,18 @@ async def test_administrators_hear_of_a_new_question(core) -> None:
     assert len(rows) == 1  # the province admin; the 滑县 admin serves another county
     assert "编号 1" in rows[0].text and "138****5678" in rows[0].text
     assert "13812345678" not in rows[0].text
+
+
+async def test_county_admins_see_and_answer_their_county_only(core) -> None:
+    county = ChatDriver(core.dispatcher, user="county")
+    await county.say(f"/bind {await issue_invite(core.db, 'admin', county='滑县')}")
+    farmer = ChatDriver(core.dispatcher, user="farmer")
+    token = find_token(await farmer.say("今天郑州下雨吗"), "转给工作人员")
+    await farmer.send(incoming(option=token, user="farmer"))
+    await verify_dialog(
+        county,
+        [("/questions", "目前没有待答问题"), ("/answer 1 好的", "不是待答问题")],
+    )
+    province = ChatDriver(core.dispatcher, user="province")
+    await province.say(f"/bind {await issue_invite(core.db, 'admin')}")
+    assert "1. 今天郑州下雨吗" in joined(await province.say("/questions"))
