@@ -21,6 +21,7 @@ from bot.render import Renderer, build_environment
 from bot.router import Catalog, Router
 from bot.settings import Settings
 from bot.tokens import OptionSigner
+from content.policy.build import load_engine
 from content.regions import Gazetteer
 from scheduler.broadcasts import BroadcastFanout
 from scheduler.delivery import DeliveryWorker
@@ -65,6 +66,7 @@ class CunzhanApp:
             regions=Gazetteer.load(),
             notifier=self.notifier,
             pii=self.pii,
+            policy=load_engine(Gazetteer.load()),
         )
         self.dispatcher = Dispatcher(db=self.db, renderer=self.renderer, services=self.services)
         self.channels: list[Channel] = [WebChatChannel(self.renderer)]

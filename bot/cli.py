@@ -1,13 +1,16 @@
-"""The ``cunzhan`` command: run the bot, issue invite codes, migrate the database, follow
-a broadcast's progress."""
+"""The ``cunzhan`` command: run the bot, issue invite codes, migrate the database, answer
+policy questions (`ask`), rebuild the policy corpus (`content build`), follow a broadcast's
+progress, and the feature commands (ledger, reports, trainees, prices, info)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot import logs
@@ -19,6 +22,11 @@ from storage.db import Database
 from storage.models import Broadcast, BroadcastStatus, Role
 from storage.repositories import Repositories
 from storage.repositories.broadcasts import Progress
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+    from content.policy.answer import PolicyEngine
 
 INVITE_ROLES = {"admin": Role.ADMIN, "staff": Role.STAFF, "liaison": Role.LIAISON}
 
@@ -72,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("id", type=int, help="the broadcast's number (shown by /broadcasts)")
     status.add_argument("--watch", action="store_true", help="redraw until it is delivered")
     status.add_argument("--interval", type=float, default=1.0, help="seconds between redraws")
+    ask = sub.add_parser("ask", help="answer a policy question (as the chat would)")
+    ask.add_argument("question", nargs="?", help="the question")
+    ask.add_argument(
+        "--jsonl",
+        action="store_true",
+        help='read {"id","question"} lines on stdin, write answers as JSON lines',
+    )
+    content = sub.add_parser("content", help="policy content")
+    content_sub = content.add_subparsers(dest="content_command", required=True)
+    build = content_sub.add_parser("build", help="rebuild the policy corpus from a folder")
+    build.add_argument("--source", type=Path, help="folder of *.txt documents")
+    build.add_argument("--out", type=Path, help="corpus file to write")
     return parser
 
 
@@ -295,6 +315,76 @@ async def _reports(settings: Settings, args: argparse.Namespace) -> int:
     return code
 
 
+def ask_record(engine: PolicyEngine, env: Environment, question: str) -> dict[str, object]:
+    """One question through the chat's composer and templates: answered, text, sources."""
+    from handlers.policy import compose
+
+    answer, reply = compose(engine, question)
+    text = env.get_template(f"{reply.template}.j2").render(reply.data).strip()
+    return {"answered": answer.answered, "answer": text, "sources": answer.sources}
+
+
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    """Answer through the chat's own composer and templates; one question or JSON lines."""
+    from bot.render import build_environment
+    from content.policy.build import load_engine
+    from content.regions import Gazetteer
+
+    env = build_environment(settings.timezone)
+    engine = load_engine(Gazetteer.load())
+
+    def one(question: str) -> dict[str, object]:
+        return ask_record(engine, env, question)
+
+    if not args.jsonl:
+        if not args.question:
+            print("usage: cunzhan ask 问题 | cunzhan ask --jsonl < in.jsonl", file=sys.stderr)
+            return 2
+        print(one(args.question)["answer"])
+        return 0
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        out = {"id": item.get("id"), **one(str(item.get("question", "")))}
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def _content(args: argparse.Namespace) -> int:
+    """Rebuild the corpus file and print the table checks."""
+    from content.policy.build import BUILT_PATH, SOURCE_DIR, write
+    from content.regions import Gazetteer
+
+    source = args.source or SOURCE_DIR
+    out = args.out or BUILT_PATH
+    if not any(source.glob("*.txt")):
+        print(f"no *.txt documents in {source}", file=sys.stderr)
+        return 2
+    data = write(source, out, Gazetteer.load())
+    print(
+        f"{len(data['documents'])} documents, {len(data['passages'])} passages, "
+        f"{len(data['tasks'])} table rows, {len(data['standard'])} standard items, "
+        f"{len(data['contacts'])} contacts -> {out}"
+    )
+    ok = True
+    for check in data["checks"]:
+        unknown = "、".join(check["unknown"]) or "-"
+        print(
+            f"{check['operator']}: stated {check['stated']}, rows {check['rows_sum']}, "
+            f"illegible {unknown}: {'ok' if check['consistent'] else 'MISMATCH'}"
+        )
+        ok = ok and check["consistent"]
+    garbled = [
+        f"{c['city']} {c['printed'] if c['printed'] is not None else '-'}"
+        for c in data["city_subtotals"]
+        if not c["adds_up"]
+    ]
+    print(f"city 小计 not matching their rows (rows used): {', '.join(garbled) or '-'}")
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -320,6 +410,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_reports(settings, args))
     if command == "broadcast":
         return asyncio.run(_broadcast(settings, args))
+    if command == "ask":
+        return _ask(settings, args)
+    if command == "content":
+        return _content(args)
     return asyncio.run(_db(settings, args))
 
 

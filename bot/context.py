@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.messages import Reply
     from bot.notify import Notifier
     from bot.router import Catalog
+    from content.policy.answer import PolicyEngine
     from content.regions import Gazetteer
 
 
@@ -33,6 +34,7 @@ class Services:
     regions: Gazetteer
     notifier: Notifier
     pii: PiiCipher
+    policy: PolicyEngine  # the policy Q&A engine (jieba, index), loaded once at start
 
 
 @dataclass

@@ -14,6 +14,7 @@ from storage.models.job_run import JobRun
 from storage.models.order import Order, OrderKind, OrderStatus
 from storage.models.outbox import Blob, OutboxMessage, OutboxStatus, Priority
 from storage.models.person import Person
+from storage.models.policy import PolicyFaq, PolicyLastAnswer, PolicyQuestion, QuestionStatus
 from storage.models.price import Price
 from storage.models.registration import ACTIVE_STATUSES, Registration, RegistrationStatus
 from storage.models.report import Report, ReportRevision
@@ -49,8 +50,12 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Person",
+    "PolicyFaq",
+    "PolicyLastAnswer",
+    "PolicyQuestion",
     "Price",
     "Priority",
+    "QuestionStatus",
     "Registration",
     "RegistrationStatus",
     "Report",

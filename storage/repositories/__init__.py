@@ -17,6 +17,7 @@ from storage.repositories.jobs import JobRunRepository
 from storage.repositories.orders import OrderRepository, OrderTotals
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PeopleRepository
+from storage.repositories.policy import PolicyRepository
 from storage.repositories.prices import PriceRepository, Recorded
 from storage.repositories.reports import Member, ReportRepository, RosterRow
 from storage.repositories.subscriptions import SubscriptionRepository
@@ -44,6 +45,7 @@ class Repositories:
     training: TrainingRepository
     reports: ReportRepository
     broadcasts: BroadcastRepository
+    policy: PolicyRepository
 
     @classmethod
     def on(cls, session: AsyncSession, pii: PiiCipher | None = None) -> Repositories:
@@ -65,6 +67,7 @@ class Repositories:
             training=TrainingRepository(session),
             reports=ReportRepository(session),
             broadcasts=BroadcastRepository(session),
+            policy=PolicyRepository(session),
         )
 
 
@@ -81,6 +84,7 @@ __all__ = [
     "OrderTotals",
     "OutboxRepository",
     "PeopleRepository",
+    "PolicyRepository",
     "PriceRepository",
     "Recorded",
     "RedeemOutcome",

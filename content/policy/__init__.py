@@ -1,0 +1,1 @@
+"""Policy knowledge: the corpus of policy documents, their tables, search and answers."""
