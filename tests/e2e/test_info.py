@@ -1,6 +1,7 @@
 """Subscriptions, information items and 退订 through the real dispatcher on each engine:
-the topic menu, region scopes, a staff post fanned out to subscribers in scope through the
-outbox, and unsubscribing from a push by word or button."""
+the topic menu, region scopes, a staff post fanned out (by the background fan-out, drained
+here with ``step``) to subscribers in scope through the outbox, and unsubscribing from a
+push by word or button."""
 
 from __future__ import annotations
 
@@ -28,8 +29,24 @@ async def staff_of(core, county: str, role: str = "staff", user: str = "staff") 
 
 
 async def outbox(core) -> list[OutboxMessage]:
+    """The pushes queued, once the background fan-out has written every posted item's rows."""
+    await core.fanout.step()
     async with core.db.transaction() as session:
-        rows = await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        rows = await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.kind.like("info:%"))
+            .order_by(OutboxMessage.id)
+        )
+        return list(rows)
+
+
+async def reports(core) -> list[OutboxMessage]:
+    async with core.db.transaction() as session:
+        rows = await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.kind == "info_report")
+            .order_by(OutboxMessage.id)
+        )
         return list(rows)
 
 
@@ -101,6 +118,10 @@ async def test_staff_post_reaches_subscribers_in_scope_only(core) -> None:
             ("[确认发送]", "正在推送给 3 位订阅者"),
         ],
     )
+    async with core.db.transaction() as session:
+        item = (await session.scalars(select(InfoItem))).one()
+    assert (item.status, item.audience, item.recipients) == ("fanning_out", 3, 0)
+    assert await reports(core) == []
     rows = await outbox(core)
     assert len(rows) == 3 and {r.kind for r in rows} == {"info:agri"}
     assert all("小麦冬灌提醒" in r.text and "退订" in r.text for r in rows)
@@ -108,6 +129,9 @@ async def test_staff_post_reaches_subscribers_in_scope_only(core) -> None:
     async with core.db.transaction() as session:
         item = (await session.scalars(select(InfoItem))).one()
     assert item.recipients == 3 and item.county == "滑县" and item.city == "安阳市"
+    assert item.status == "queued"
+    [report] = await reports(core)
+    assert "已排队推送给全部 3 位订阅者" in report.text and report.user_id == item.author_id
 
 
 async def test_one_line_post_with_roles_and_province_admin(core) -> None:
@@ -130,7 +154,9 @@ async def test_unsubscribe_by_word_refers_to_the_last_push(core) -> None:
     await subscribe(chat, "医疗", "本县")
     staff = await staff_of(core, "滑县")
     await staff.say("/post 医疗 滑县 义诊通知 周六上午在村卫生室义诊。")
+    assert len(await outbox(core)) == 1
     await staff.say("/post 农业技术 滑县 冬灌 抓紧冬灌。")
+    assert len(await outbox(core)) == 2
     assert "已退订“农业技术”" in joined(await chat.say("退订"))
     assert "已退订“医疗”" in joined(await chat.say("退订 医疗"))
     assert "没有订阅“医疗”" in joined(await chat.say("退订医疗"))
