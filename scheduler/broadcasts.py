@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from bot.messages import Reply
 from bot.notify import Notifier
+from scheduler.fanout import Chunk, Recipient
 from storage.models import BroadcastStatus, Priority
 from storage.repositories import Repositories
 
@@ -61,37 +63,56 @@ class BroadcastSource:
             )
         return len(finished)
 
-    async def chunk(
-        self, repos: Repositories, notifier: Notifier, key: int, *, now: datetime, limit: int
+    async def read(
+        self, repos: Repositories, key: int, *, now: datetime, limit: int
+    ) -> Chunk | None:
+        row = await repos.broadcasts.get(key)
+        startable = (BroadcastStatus.SCHEDULED.value, BroadcastStatus.FANNING_OUT.value)
+        if row is None or row.status not in startable or row.start_at > now:
+            return None
+        page = await repos.broadcasts.audience_page(row, after=row.cursor, limit=limit)
+        recipients = [Recipient(p.user_id, p.channel, p.address) for p in page.recipients]
+        reply = Reply("broadcast/notice", {"text": row.text, "region": row.region})
+        return Chunk(row.cursor, page.last_user_id, recipients, page.skipped, reply)
+
+    def row(
+        self, notifier: Notifier, chunk: Chunk, recipient: Recipient, now: datetime
+    ) -> dict[str, Any]:
+        rendered = notifier.render_for(recipient.user_id, chunk.content)
+        return {
+            **notifier.row(rendered, recipient.user_id, recipient.channel, recipient.address),
+            "now": now,
+            "kind": KIND,
+            "priority": Priority.BULK,
+        }
+
+    async def write(
+        self,
+        repos: Repositories,
+        notifier: Notifier,
+        key: int,
+        chunk: Chunk,
+        rows: list[dict[str, Any]],
+        *,
+        now: datetime,
     ) -> tuple[bool, int]:
         row = await repos.broadcasts.lock(key)
         startable = (BroadcastStatus.SCHEDULED.value, BroadcastStatus.FANNING_OUT.value)
         if row is None or row.status not in startable or row.start_at > now:
             return False, 0
-        page = await repos.broadcasts.audience_page(row, after=row.cursor, limit=limit)
-        if page.last_user_id is None:
+        if row.cursor != chunk.after:  # another fan-out got there first: read again
+            return True, 0
+        if chunk.last is None:
             row.status = BroadcastStatus.QUEUED.value
             row.fanned_out_at = now
             log.info("broadcast fanned out", extra={"broadcast": row.id, "rows": row.enqueued})
             return False, 0
-        reply = Reply("broadcast/notice", {"text": row.text, "region": row.region})
-        values = []
-        for person in page.recipients:
-            rendered = notifier.render_for(person.user_id, reply)
-            values.append(
-                {
-                    **notifier.row(rendered, person.user_id, person.channel, person.address),
-                    "now": now,
-                    "kind": KIND,
-                    "priority": Priority.BULK,
-                    "dedupe_key": dedupe_key(row.id, person.user_id),
-                    "batch_id": row.id,
-                }
-            )
-        inserted = await repos.outbox.enqueue_many(values)
+        for value in rows:
+            value.update(dedupe_key=dedupe_key(row.id, value["user_id"]), batch_id=row.id)
+        inserted = await repos.outbox.enqueue_many(rows)
         row.status = BroadcastStatus.FANNING_OUT.value
         row.started_at = row.started_at or now
         row.enqueued += len(inserted)
-        row.skipped += page.skipped
-        row.cursor = page.last_user_id
+        row.skipped += chunk.skipped
+        row.cursor = chunk.last
         return True, len(inserted)

@@ -1,12 +1,15 @@
 """The background fan-out: one loop that turns posted notices (broadcasts, information
 items) into one outbox row per recipient, chunk by chunk, outside the poster's transaction.
 
-Each kind of notice is a ``FanoutSource``: it lists what is due, writes one chunk (the rows,
-deduplicated by key, together with the notice's cursor, in one transaction) and tells
-senders about finished notices. A crash mid-fan-out loses at most the chunk being written,
-and the next run resumes at the committed cursor; a chunk written twice (two processes, or
-a resumed chunk) adds nothing, as its dedupe keys exist already. Due notices take turns
-chunk by chunk, so a large broadcast does not hold up a small information item.
+Each kind of notice is a ``FanoutSource``: it lists what is due, reads the next chunk of
+recipients after the notice's cursor, makes their outbox rows, writes them (deduplicated by
+key) together with the advanced cursor in one transaction, and tells senders about finished
+notices. Rows are rendered outside any transaction, yielding to the event loop every few
+rows, so the write transaction (on SQLite, the one writer lock) stays short and the bot keeps
+answering. A crash mid-fan-out loses at most the chunk being written, and the next run
+resumes at the committed cursor; a chunk whose cursor moved meanwhile (another process) is
+read again, and one written twice adds nothing, as its dedupe keys exist already. Due
+notices take turns chunk by chunk, so a large broadcast does not hold up a small item.
 """
 
 from __future__ import annotations
@@ -15,17 +18,37 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.notify import Notifier
-from scheduler.broadcasts import BroadcastSource
-from scheduler.info_fanout import InfoItemSource
 from storage.db import Database
 from storage.repositories import Repositories
 
 log = logging.getLogger("cunzhan.fanout")
+
+YIELD_EVERY = 50  # rows rendered between yields to the event loop
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: int
+    channel: str
+    address: str
+
+
+@dataclass
+class Chunk:
+    """The next recipients of a notice after ``after`` (its cursor when read); ``last`` is
+    the last user id looked at, None when the audience is exhausted."""
+
+    after: int
+    last: int | None
+    recipients: list[Recipient] = field(default_factory=list)
+    skipped: int = 0  # people in scope without a reachable channel
+    content: Any = None  # what the source needs to make each row (the rendered notice)
 
 
 class FanoutSource(Protocol):
@@ -37,11 +60,31 @@ class FanoutSource(Protocol):
         """Ids of the notices whose fan-out should run now, in order."""
         ...
 
-    async def chunk(
-        self, repos: Repositories, notifier: Notifier, key: int, *, now: datetime, limit: int
+    async def read(
+        self, repos: Repositories, key: int, *, now: datetime, limit: int
+    ) -> Chunk | None:
+        """The next chunk after the notice's cursor; None if it is not (or no longer) due."""
+        ...
+
+    def row(
+        self, notifier: Notifier, chunk: Chunk, recipient: Recipient, now: datetime
+    ) -> dict[str, Any]:
+        """The outbox row (``enqueue_many``'s keywords) for one recipient; no I/O."""
+        ...
+
+    async def write(
+        self,
+        repos: Repositories,
+        notifier: Notifier,
+        key: int,
+        chunk: Chunk,
+        rows: list[dict[str, Any]],
+        *,
+        now: datetime,
     ) -> tuple[bool, int]:
-        """Write the next ``limit`` recipients of ``key`` and advance its cursor, in the
-        caller's transaction; (whether more may follow, outbox rows written)."""
+        """In the caller's transaction: if the cursor is still ``chunk.after``, write the
+        rows and advance it (or, for an exhausted audience, finish the notice); (whether
+        more may follow, outbox rows written)."""
         ...
 
     async def report_finished(self, repos: Repositories, notifier: Notifier, now: datetime) -> int:
@@ -50,6 +93,10 @@ class FanoutSource(Protocol):
 
 
 def default_sources() -> tuple[FanoutSource, ...]:
+    """Broadcasts and information items (imported here: both build on this module)."""
+    from scheduler.broadcasts import BroadcastSource
+    from scheduler.info_fanout import InfoItemSource
+
     return (BroadcastSource(), InfoItemSource())
 
 
@@ -120,14 +167,21 @@ class Fanout:
         return written
 
     async def run_chunk(self, source: FanoutSource, key: int) -> tuple[bool, int]:
-        """One chunk of one notice in its own transaction."""
+        """One chunk of one notice: read, rendered outside any transaction, then written
+        with the notice's cursor in one short transaction."""
+        now = self.clock.now()
         async with self.db.transaction() as session:
-            return await source.chunk(
-                Repositories.on(session),
-                self.notifier,
-                key,
-                now=self.clock.now(),
-                limit=self.chunk,
+            chunk = await source.read(Repositories.on(session), key, now=now, limit=self.chunk)
+        if chunk is None:
+            return False, 0
+        rows = []
+        for n, recipient in enumerate(chunk.recipients, 1):
+            rows.append(source.row(self.notifier, chunk, recipient, now))
+            if n % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+        async with self.db.transaction() as session:
+            return await source.write(
+                Repositories.on(session), self.notifier, key, chunk, rows, now=now
             )
 
     async def report_finished(self) -> int:

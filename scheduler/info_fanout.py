@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from bot.messages import Option, Reply
 from bot.notify import Notifier
 from content.regions import Gazetteer
+from scheduler.fanout import Chunk, Recipient
 from storage.models import InfoItem, InfoItemStatus, Priority
 from storage.repositories import Repositories
 
@@ -61,12 +63,12 @@ class InfoItemSource:
     async def report_finished(self, repos: Repositories, notifier: Notifier, now: datetime) -> int:
         return 0  # the author is told with the last chunk, see ``finish``
 
-    async def chunk(
-        self, repos: Repositories, notifier: Notifier, key: int, *, now: datetime, limit: int
-    ) -> tuple[bool, int]:
-        item = await repos.info_items.lock(key)
+    async def read(
+        self, repos: Repositories, key: int, *, now: datetime, limit: int
+    ) -> Chunk | None:
+        item = await repos.info_items.get(key)
         if item is None or item.status != InfoItemStatus.FANNING_OUT.value:
-            return False, 0
+            return None
         page = await repos.subscriptions.audience(
             item.topic,
             scope=item.scope,
@@ -76,29 +78,52 @@ class InfoItemSource:
             after_user_id=item.cursor,
             limit=limit,
         )
-        if not page:
+        identities = await repos.subscriptions.reachable_identities(page)
+        recipients = [
+            Recipient(user_id, identity.channel, identity.external_id)
+            for user_id in page
+            if (identity := identities.get(user_id)) is not None
+        ]
+        content = (item.id, item.topic, item.blob_id, push_reply(item))
+        last = page[-1] if page else None
+        return Chunk(item.cursor, last, recipients, len(page) - len(recipients), content)
+
+    def row(
+        self, notifier: Notifier, chunk: Chunk, recipient: Recipient, now: datetime
+    ) -> dict[str, Any]:
+        item_id, topic, blob_id, reply = chunk.content
+        rendered = notifier.render_for(recipient.user_id, reply)
+        row = notifier.row(rendered, recipient.user_id, recipient.channel, recipient.address)
+        row.update(
+            blob_id=blob_id,
+            now=now,
+            kind=f"info:{topic}",
+            priority=Priority.BULK,
+            dedupe_key=dedupe_key(item_id, recipient.user_id),
+        )
+        return row
+
+    async def write(
+        self,
+        repos: Repositories,
+        notifier: Notifier,
+        key: int,
+        chunk: Chunk,
+        rows: list[dict[str, Any]],
+        *,
+        now: datetime,
+    ) -> tuple[bool, int]:
+        item = await repos.info_items.lock(key)
+        if item is None or item.status != InfoItemStatus.FANNING_OUT.value:
+            return False, 0
+        if item.cursor != chunk.after:  # another fan-out got there first: read again
+            return True, 0
+        if chunk.last is None:
             await self.finish(repos, notifier, item, now)
             return False, 0
-        identities = await repos.subscriptions.reachable_identities(page)
-        reply = push_reply(item)
-        rows = []
-        for user_id in page:
-            identity = identities.get(user_id)
-            if identity is None:
-                continue
-            rendered = notifier.render_for(user_id, reply)
-            row = notifier.row(rendered, user_id, identity.channel, identity.external_id)
-            row.update(
-                blob_id=item.blob_id,
-                now=now,
-                kind=f"info:{item.topic}",
-                priority=Priority.BULK,
-                dedupe_key=dedupe_key(item.id, user_id),
-            )
-            rows.append(row)
         inserted = await repos.outbox.enqueue_many(rows)
         item.recipients += len(inserted)
-        item.cursor = page[-1]
+        item.cursor = chunk.last
         return True, len(inserted)
 
     async def finish(

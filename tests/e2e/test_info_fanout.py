@@ -36,10 +36,13 @@ class CrashingSource(InfoItemSource):
         super().__init__()
         self.commits, self.inside, self.calls = commits, inside, 0
 
-    async def chunk(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    async def read(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if self.calls == self.commits and not self.inside:
             raise Crash
-        result = await super().chunk(*args, **kwargs)
+        return await super().read(*args, **kwargs)
+
+    async def write(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        result = await super().write(*args, **kwargs)
         self.calls += 1
         if self.calls > self.commits:
             raise Crash
@@ -150,8 +153,8 @@ from storage.db import Database
 
 
 class Slow(InfoItemSource):
-    async def chunk(self, *args, **kwargs):
-        result = await super().chunk(*args, **kwargs)
+    async def write(self, *args, **kwargs):
+        result = await super().write(*args, **kwargs)
         await asyncio.sleep(0.15)  # inside the chunk's transaction: a kill here loses it
         return result
 
