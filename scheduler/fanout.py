@@ -29,7 +29,7 @@ from storage.repositories import Repositories
 
 log = logging.getLogger("cunzhan.fanout")
 
-YIELD_EVERY = 50  # rows rendered between yields to the event loop
+YIELD_EVERY = 10  # rows rendered between yields to the event loop
 
 
 @dataclass(frozen=True)
