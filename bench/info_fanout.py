@@ -7,7 +7,7 @@ waits for a chunk), the longest write transaction of each phase, and the daily p
 job (one digest per subscriber, pages of ``scheduler.jobs.info.PAGE`` per transaction).
 
     .venv/bin/python -m bench.info_fanout [--subscribers 20000] [--database-url URL]
-                                          [--chunk 1000]
+                                          [--chunk 500]
 
 Default: a fresh SQLite file. The last line printed is one JSON object of the figures.
 """
@@ -216,7 +216,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=20_000)
     parser.add_argument("--database-url")
-    parser.add_argument("--chunk", type=int, default=1000)
+    parser.add_argument("--chunk", type=int, default=500)
     args = parser.parse_args()
     figures = asyncio.run(main(args.subscribers, args.database_url, args.chunk))
     print(json.dumps(figures, ensure_ascii=False))

@@ -109,7 +109,7 @@ class Fanout:
         notifier: Notifier,
         clock: Clock,
         *,
-        chunk: int = 1000,
+        chunk: int = 500,
         poll_s: float = 1.0,
         on_enqueued: Callable[[], None] | None = None,
         sources: Iterable[FanoutSource] | None = None,
