@@ -69,7 +69,14 @@ class CunzhanApp:
             from bot.channels.telegram import TelegramChannel
 
             self.channels.append(TelegramChannel(settings.telegram))
+        if settings.wechat.enabled:
+            from bot.channels.wechat import WechatChannel
+
+            wechat = WechatChannel(settings.wechat, self.renderer, self.db, self.clock)
+            self.channels.append(wechat)
         self.delivery = DeliveryWorker(self.db, {c.name: c for c in self.channels}, self.clock)
+        if settings.wechat.enabled:
+            wechat.on_enqueued = self.delivery.wake
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self.http_port: int | None = None

@@ -49,6 +49,8 @@ class WechatSettings:
     app_secret: str | None = None
     aes_key: str | None = None
     api_url: str | None = None
+    # Answer WeChat within this many ms; a slower handler's reply goes through the outbox.
+    reply_budget_ms: int = 4000
 
     @property
     def enabled(self) -> bool:
@@ -153,6 +155,7 @@ def load_settings(
             app_secret=_opt(env, "WECHAT_APP_SECRET"),
             aes_key=_opt(env, "WECHAT_AES_KEY"),
             api_url=_opt(env, "WECHAT_API_URL"),
+            reply_budget_ms=_int(env, "WECHAT_REPLY_BUDGET_MS", 4000),
         ),
         http=HttpSettings(host=_opt(env, "HTTP_HOST") or "127.0.0.1", port=port),
         limits=LimitSettings(

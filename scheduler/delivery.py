@@ -34,6 +34,7 @@ OUTCOME = {
     DeliveryStatus.BLOCKED: OutboxStatus.BLOCKED,
     DeliveryStatus.FAILED: OutboxStatus.FAILED,
     DeliveryStatus.UNKNOWN: OutboxStatus.UNKNOWN,
+    DeliveryStatus.HELD: OutboxStatus.HELD,
 }
 
 

@@ -34,6 +34,7 @@ class DeliveryStatus(StrEnum):
     BLOCKED = "blocked"  # the person blocked the bot or is gone: stop sending
     FAILED = "failed"  # will not work however often it is tried (bad request)
     UNKNOWN = "unknown"  # timed out: may or may not have arrived, never resend blindly
+    HELD = "held"  # not sendable now (outside WeChat's 48-hour window): keep, do not retry
 
 
 @dataclass(frozen=True)
