@@ -40,6 +40,7 @@ from bot.channels.base import (
     OnIncoming,
     split_text,
 )
+from bot.channels.inbox_writer import InboxWriter
 from bot.channels.wechat_api import WechatApi
 from bot.channels.wechat_crypto import (
     WechatCipher,
@@ -163,6 +164,7 @@ class WechatChannel:
         self._pending: dict[str, _Pending] = {}
         self._choices: OrderedDict[str, tuple[str, ...]] = OrderedDict()
         self._late: set[asyncio.Task[None]] = set()
+        self.inbox = InboxWriter(db, self.name, clock)
 
     @property
     def safe_mode(self) -> bool:
@@ -173,6 +175,7 @@ class WechatChannel:
 
     async def start(self, on_incoming: OnIncoming) -> None:
         self._on_incoming = on_incoming
+        self.inbox.start()
 
     async def stop(self) -> None:
         for pending in list(self._pending.values()):
@@ -180,6 +183,7 @@ class WechatChannel:
                 await asyncio.wait({pending.task}, timeout=5.0)
         if self._late:
             await asyncio.wait(set(self._late), timeout=5.0)
+        await self.inbox.stop()
         await self.api.close()
 
     # -- checks before anything is handled ----------------------------------------------
@@ -387,13 +391,14 @@ class WechatChannel:
 
     # -- handling, on time or late ------------------------------------------------------
     async def _handle(self, parsed: Parsed) -> list[Rendered] | None:
-        """Record the message once, handle it, mark it handled; None if it was a retry."""
+        """Record the message once, handle it, mark it handled; None if it was a retry.
+
+        A message recorded but never handled (the process died while handling it; this
+        process is not handling it, or the retry would have met it in ``_pending``) is
+        handled when WeChat retries it: one process serves the webhook."""
         assert self._on_incoming is not None and parsed.incoming is not None
-        now = self.clock.now()
-        payload = {"fields": parsed.fields}
-        async with self.db.transaction() as session:
-            item_id = await Repositories.on(session).inbox.add(self.name, parsed.key, payload, now)
-        if item_id is None:
+        recorded = await self.inbox.record(parsed.key, {"fields": parsed.fields})
+        if not recorded.new and recorded.status != InboxStatus.RECEIVED.value:
             log.info("retry of a message handled before", extra={"key": parsed.key})
             return None
         status = InboxStatus.FAILED
@@ -401,10 +406,7 @@ class WechatChannel:
             rendered = await self._on_incoming(parsed.incoming)
             status = InboxStatus.HANDLED
         finally:
-            async with self.db.transaction() as session:
-                await Repositories.on(session).inbox.finish(
-                    item_id, now=self.clock.now(), status=status
-                )
+            self.inbox.finish(recorded.item_id, status)
         if parsed.heard:
             heard = Rendered(self.renderer.text("wechat/heard", {"text": parsed.heard}))
             rendered = [heard, *rendered]
