@@ -82,7 +82,9 @@ class WechatPeer:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> WechatPeer:
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=30), connector=aiohttp.TCPConnector(limit=0)
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
