@@ -6,6 +6,7 @@ from storage.models.identity import Identity
 from storage.models.inbox import InboxItem, InboxStatus
 from storage.models.invite import Invite
 from storage.models.job_run import JobRun
+from storage.models.link_code import LinkCode
 from storage.models.outbox import Blob, OutboxMessage, OutboxStatus, Priority
 from storage.models.person import Person
 from storage.models.user import Role, User
@@ -19,6 +20,7 @@ __all__ = [
     "InboxStatus",
     "Invite",
     "JobRun",
+    "LinkCode",
     "OutboxMessage",
     "OutboxStatus",
     "Person",

@@ -12,6 +12,7 @@ from storage.repositories.dialogs import DialogRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.invites import InviteRepository, Redeemed, RedeemOutcome
 from storage.repositories.jobs import JobRunRepository
+from storage.repositories.links import LinkCodeRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PeopleRepository
 from storage.repositories.users import UserRepository
@@ -30,6 +31,7 @@ class Repositories:
     people: PeopleRepository
     jobs: JobRunRepository
     inbox: InboxRepository
+    links: LinkCodeRepository
 
     @classmethod
     def on(cls, session: AsyncSession, pii: PiiCipher | None = None) -> Repositories:
@@ -44,6 +46,7 @@ class Repositories:
             people=PeopleRepository(session, pii),
             jobs=JobRunRepository(session),
             inbox=InboxRepository(session),
+            links=LinkCodeRepository(session),
         )
 
 
@@ -53,6 +56,7 @@ __all__ = [
     "InboxRepository",
     "InviteRepository",
     "JobRunRepository",
+    "LinkCodeRepository",
     "OutboxRepository",
     "PeopleRepository",
     "RedeemOutcome",
