@@ -148,8 +148,8 @@ async def test_voice_location_image_link_and_menu_click(peer) -> None:
     voice = await peer.post(peer.voice("o-kinds", "我的信息。"))
     assert "我听到的是：“我的信息”" in (voice.content or "")
     assert "身份：农户" in (voice.content or "")
-    located = await peer.post(peer.location("o-kinds", 34.79, 113.36, "河南省郑州市荥阳市"))
-    assert "收到您的位置" in (located.content or "")
+    located = await peer.post(peer.location("o-kinds", 39.9, 116.4, "北京市朝阳区"))
+    assert "收到您的位置" in (located.content or "") and "没能" in (located.content or "")
     image = await peer.post(peer.image("o-kinds"))
     assert "收到您的图片" in (image.content or "")
     link = await peer.post(peer.link("o-kinds", "文章", "http://example.com/a"))
@@ -158,6 +158,22 @@ async def test_voice_location_image_link_and_menu_click(peer) -> None:
     assert "身份：农户" in (click.content or "")
     view = await peer.post(peer.event("o-kinds", "VIEW", "http://example.com"))
     assert view.body == "success"
+
+
+async def test_location_suggests_the_county(peer, wechat_app) -> None:
+    xml = peer.location("o-where", 34.79, 113.36, "河南省郑州市荥阳市京城路")
+    suggestion = (await peer.post(xml)).content or ""
+    assert "郑州市荥阳市" in suggestion and "回复 1：设为荥阳市" in suggestion
+    assert "已把您的所在县设为荥阳市" in await peer.say("o-where", "1")
+    async with wechat_app.db.transaction() as session:
+        user = await Repositories.on(session).users.by_identity("wechat", "o-where")
+        assert user is not None and user.county == "荥阳市"
+    again = (await peer.post(peer.location("o-where", 34.79, 113.36, "河南省荥阳市"))).content
+    assert "就是荥阳市" in (again or "")
+    # in the middle of a form a location is not taken as an answer
+    await peer.say("o-where", "修改资料")
+    mid_form = (await peer.post(peer.location("o-where", 34.7, 113.3, "郏县"))).content or ""
+    assert "设为" not in mid_form and "称呼" in mid_form
 
 
 async def test_unsubscribe_marks_the_person_unreachable(peer, wechat_app) -> None:
