@@ -51,6 +51,7 @@ class WechatSettings:
     api_url: str | None = None
     # Answer WeChat within this many ms; a slower handler's reply goes through the outbox.
     reply_budget_ms: int = 4000
+    template_id: str | None = None  # template messages outside the 48-hour window
 
     @property
     def enabled(self) -> bool:
@@ -156,6 +157,7 @@ def load_settings(
             aes_key=_opt(env, "WECHAT_AES_KEY"),
             api_url=_opt(env, "WECHAT_API_URL"),
             reply_budget_ms=_int(env, "WECHAT_REPLY_BUDGET_MS", 4000),
+            template_id=_opt(env, "WECHAT_TEMPLATE_ID"),
         ),
         http=HttpSettings(host=_opt(env, "HTTP_HOST") or "127.0.0.1", port=port),
         limits=LimitSettings(

@@ -536,21 +536,38 @@ class WechatChannel:
         return self.clock.now() - seen < WINDOW
 
     async def send(self, address: str, rendered: Rendered) -> DeliveryResult:
-        """Customer-service messages; HELD outside the 48-hour window."""
+        """Customer-service messages within the 48-hour window; outside it template
+        messages when ``CUNZHAN_WECHAT_TEMPLATE_ID`` is set, else HELD."""
+        template = self.settings.template_id
         if not await self.within_window(address):
+            if template:
+                return (await self._send_pieces(address, rendered, template))[0]
             return DeliveryResult(DeliveryStatus.HELD, error="outside the 48-hour window")
+        result, sent = await self._send_pieces(address, rendered, None)
+        if result.status is DeliveryStatus.HELD and template and sent == 0:
+            # WeChat says the window is closed (45015/45047) before anything went out
+            return (await self._send_pieces(address, rendered, template))[0]
+        return result
+
+    async def _send_pieces(
+        self, address: str, rendered: Rendered, template: str | None
+    ) -> tuple[DeliveryResult, int]:
+        """The outcome, and how many pieces went out before it."""
         pieces = [p for p in self._words(address, rendered) if p]
         for sent, piece in enumerate(pieces):
-            result = await self.api.send_text(address, piece)
+            if template is None:
+                result = await self.api.send_text(address, piece)
+            else:
+                result = await self.api.send_template(address, template, piece)
             if result.status is not DeliveryStatus.SENT:
                 if sent:
-                    return DeliveryResult(
-                        result.status,
-                        retry_after=result.retry_after,
-                        error=f"{result.error} (after {sent} of {len(pieces)} pieces)",
+                    error = f"{result.error} (after {sent} of {len(pieces)} pieces)"
+                    partial = DeliveryResult(
+                        result.status, retry_after=result.retry_after, error=error
                     )
-                return result
+                    return partial, sent
+                return result, 0
         if rendered.attachment is not None and not pieces:
             error = "attachments are not sent on WeChat"
-            return DeliveryResult(DeliveryStatus.FAILED, error=error)
-        return DeliveryResult(DeliveryStatus.SENT)
+            return DeliveryResult(DeliveryStatus.FAILED, error=error), 0
+        return DeliveryResult(DeliveryStatus.SENT), len(pieces)

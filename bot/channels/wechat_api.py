@@ -126,6 +126,16 @@ class WechatApi:
         payload = {"touser": openid, "msgtype": "text", "text": {"content": content}}
         return await self.call("/cgi-bin/message/custom/send", payload)
 
+    async def send_template(self, openid: str, template_id: str, content: str) -> DeliveryResult:
+        """One template message (模板消息), allowed outside the 48-hour window; the
+        template's one field ``content`` carries the text."""
+        payload = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {"content": {"value": content}},
+        }
+        return await self.call("/cgi-bin/message/template/send", payload)
+
     async def call(self, path: str, payload: dict[str, Any]) -> DeliveryResult:
         """POST ``payload`` with the access_token; refetch it once if it was refused."""
         if not self.configured:

@@ -21,6 +21,7 @@ from tests.fakes.wechat_peer import (
     AES_KEY,
     APP_ID,
     APP_SECRET,
+    TEMPLATE_ID,
     WECHAT_TOKEN,
     FakeWechatApi,
     WechatPeer,
@@ -338,6 +339,34 @@ async def test_wechat_refusals_45015_and_45047_are_held(peer, wechat_app, wechat
     wechat_api.out_of_window.add("o-limit")
     third = await push(wechat_app, "o-limit", Reply("wechat/heard", {"text": "三"}))
     assert "45015" in ((await wait_status(wechat_app, third, "held")).error or "")
+
+
+async def test_template_messages_outside_the_window_when_configured(
+    database_url, settings_for, wechat_api, wclock
+) -> None:
+    env = {**wechat_env(wechat_api), "CUNZHAN_WECHAT_TEMPLATE_ID": TEMPLATE_ID}
+    application = await running(settings_for(database_url, **env), wclock)
+    url = f"http://127.0.0.1:{application.http_port}/wechat"
+    try:
+        async with WechatPeer(url, now=lambda: wclock.now().timestamp()) as p:
+            await p.say("o-tmpl", "帮助")
+            await p.say("o-tmpl2", "帮助")
+        inside = await push(application, "o-tmpl", Reply("wechat/heard", {"text": "窗口内"}))
+        await wait_status(application, inside, "sent")
+        assert wechat_api.templates == []
+        wechat_api.out_of_window.add("o-tmpl2")  # WeChat says so before our clock does
+        refused = await push(application, "o-tmpl2", Reply("wechat/heard", {"text": "被拒"}))
+        await wait_status(application, refused, "sent")
+        wclock.advance(timedelta(hours=49))
+        outside = await push(application, "o-tmpl", Reply("wechat/heard", {"text": "窗口外"}))
+        await wait_status(application, outside, "sent")
+        assert [m.content for m in wechat_api.templates] == [
+            "我听到的是：“被拒”",
+            "我听到的是：“窗口外”",
+        ]
+        assert wechat_api.to("o-tmpl") == ["我听到的是：“窗口内”"]
+    finally:
+        await application.stop()
 
 
 # -- refused before any handler runs ------------------------------------------------------

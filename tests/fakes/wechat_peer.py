@@ -12,8 +12,9 @@ access_tokens for the right AppID/secret and counts fetches; ``/cgi-bin/message/
 checks the token (42001 once ``expire_tokens`` was called, 40001 for unknown tokens),
 the JSON (UTF-8, not ASCII-escaped; text of at most 2,048 bytes) and the 48-hour window
 (45015 for openids in ``out_of_window``, 45047 past ``per_user_limit`` messages), and
-records what was sent. What breaks the protocol is described in ``errors`` (tests assert
-it stays empty).
+records what was sent; ``/cgi-bin/message/template/send`` accepts the template ids in
+``template_ids`` whatever the window and records them in ``templates``. What breaks
+the protocol is described in ``errors`` (tests assert it stays empty).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ APP_ID = "wx5cunzhan0000001"
 APP_SECRET = "test-app-secret"
 WECHAT_TOKEN = "cunzhan-wechat-token"
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+TEMPLATE_ID = "tmpl-notice-0001"
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,8 @@ class FakeWechatApi:
     refused_tokens: int = 0
     base_url: str = ""
     busy_next: int = 0  # answer errcode -1 (system busy) this many times
+    template_ids: set[str] = field(default_factory=lambda: {TEMPLATE_ID})
+    templates: list[SentMessage] = field(default_factory=list)
     _valid: set[str] = field(default_factory=set)
     _expired: set[str] = field(default_factory=set)
     _runner: web.AppRunner | None = None
@@ -262,6 +266,7 @@ class FakeWechatApi:
         app = web.Application()
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)
+        app.router.add_post("/cgi-bin/message/template/send", self._template_send)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -310,17 +315,46 @@ class FakeWechatApi:
         self._valid.add(token)
         return web.json_response({"access_token": token, "expires_in": 7200})
 
-    async def _custom_send(self, request: web.Request) -> web.Response:
+    def _token_refused(self, request: web.Request) -> web.Response | None:
         token = request.query.get("access_token", "")
-        raw = await request.read()
         if token in self._expired:
             self.refused_tokens += 1
             return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
         if token not in self._valid:
             self.refused_tokens += 1
             return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        return None
+
+    def _check_json(self, raw: bytes) -> None:
         if re.search(rb"\\u[0-9a-fA-F]{4}", raw):
             self.errors.append("JSON with \\u escapes: WeChat shows them literally")
+
+    async def _template_send(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        refused = self._token_refused(request)
+        if refused is not None:
+            return refused
+        self._check_json(raw)
+        try:
+            body = json.loads(raw.decode("utf-8"))
+            touser, template_id = body["touser"], body["template_id"]
+            content = body["data"]["content"]["value"]
+        except (ValueError, KeyError, TypeError):
+            self.errors.append(f"malformed template send: {raw[:200]!r}")
+            return web.json_response({"errcode": 47001, "errmsg": "data format error"})
+        if template_id not in self.template_ids:
+            return web.json_response({"errcode": 40037, "errmsg": "invalid template_id"})
+        self.templates.append(SentMessage(touser, content, request.query["access_token"]))
+        self._changed.set()
+        return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": len(self.templates)})
+
+    async def _custom_send(self, request: web.Request) -> web.Response:
+        token = request.query.get("access_token", "")
+        raw = await request.read()
+        refused = self._token_refused(request)
+        if refused is not None:
+            return refused
+        self._check_json(raw)
         try:
             body = json.loads(raw.decode("utf-8"))
             touser, content = body["touser"], body["text"]["content"]
