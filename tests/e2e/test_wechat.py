@@ -273,6 +273,26 @@ async def test_a_retry_after_a_passive_answer_is_not_answered_again(peer, wechat
     assert await count(wechat_app, InboxItem) == 1
 
 
+async def test_a_message_recorded_by_a_process_that_died_is_handled_on_retry(
+    peer, wechat_app
+) -> None:
+    msg_id = peer.next_msg_id()
+    async with wechat_app.db.transaction() as session:
+        inbox = Repositories.on(session).inbox
+        await inbox.add("wechat", str(msg_id), {"fields": {}}, wechat_app.clock.now())
+    retried = await peer.post(peer.text("o-crash", "我的信息", msg_id=msg_id))
+    assert "身份" in (retried.content or "")
+    for _ in range(100):  # marking it handled is written after the answer
+        async with wechat_app.db.transaction() as session:
+            row = await Repositories.on(session).inbox.get("wechat", str(msg_id))
+        assert row is not None
+        if row.status == "handled":
+            break
+        await asyncio.sleep(0.02)
+    assert row.status == "handled"
+    assert (await peer.post(peer.text("o-crash", "我的信息", msg_id=msg_id))).body == "success"
+
+
 # -- pushes through the customer-service API ----------------------------------------------
 async def push(app: CunzhanApp, openid: str, reply: Reply) -> int:
     async with app.db.transaction() as session:
