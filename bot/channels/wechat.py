@@ -567,7 +567,12 @@ class WechatChannel:
                     )
                     return partial, sent
                 return result, 0
-        if rendered.attachment is not None and not pieces:
-            error = "attachments are not sent on WeChat"
-            return DeliveryResult(DeliveryStatus.FAILED, error=error), 0
-        return DeliveryResult(DeliveryStatus.SENT), len(pieces)
+        item = rendered.attachment
+        if item is None:
+            return DeliveryResult(DeliveryStatus.SENT), len(pieces)
+        if template is not None or not item.mime_type.startswith("image/"):
+            # WeChat's customer-service API sends images, not files; templates carry text
+            error = f"{item.mime_type} not sendable on WeChat (text sent: {len(pieces)})"
+            return DeliveryResult(DeliveryStatus.FAILED, error=error), len(pieces)
+        result = await self.api.send_image(address, item.filename, item.content, item.mime_type)
+        return result, len(pieces) + (result.status is DeliveryStatus.SENT)

@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -136,11 +137,41 @@ class WechatApi:
         }
         return await self.call("/cgi-bin/message/template/send", payload)
 
+    async def send_image(
+        self, openid: str, filename: str, content: bytes, mime_type: str
+    ) -> DeliveryResult:
+        """Upload an image as temporary media, then send it as a customer-service image."""
+
+        def form() -> aiohttp.FormData:
+            data = aiohttp.FormData()
+            data.add_field("media", content, filename=filename, content_type=mime_type)
+            return data
+
+        uploaded = await self._post("/cgi-bin/media/upload", form, {"type": "image"})
+        if isinstance(uploaded, DeliveryResult):
+            return uploaded
+        media_id = uploaded.get("media_id")
+        if not media_id:
+            return DeliveryResult(DeliveryStatus.FAILED, error="upload gave no media_id")
+        payload = {"touser": openid, "msgtype": "image", "image": {"media_id": media_id}}
+        return await self.call("/cgi-bin/message/custom/send", payload)
+
     async def call(self, path: str, payload: dict[str, Any]) -> DeliveryResult:
-        """POST ``payload`` with the access_token; refetch it once if it was refused."""
+        """POST ``payload`` as JSON with the access_token; the outcome for the outbox."""
+        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        body = await self._post(path, lambda: data, {})
+        return body if isinstance(body, DeliveryResult) else DeliveryResult(DeliveryStatus.SENT)
+
+    async def _post(
+        self,
+        path: str,
+        make_body: Callable[[], bytes | aiohttp.FormData],
+        params: dict[str, str],
+    ) -> dict[str, Any] | DeliveryResult:
+        """WeChat's JSON answer when it says ok; otherwise the outcome. The token is
+        refetched once if it was refused."""
         if not self.configured:
             return DeliveryResult(DeliveryStatus.FAILED, error="wechat app id/secret not set")
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         used: str | None = None
         for _attempt in range(2):
             try:
@@ -149,29 +180,37 @@ class WechatApi:
                 return DeliveryResult(
                     DeliveryStatus.RETRY, retry_after=exc.retry_after, error=str(exc)
                 )
+            body = make_body()
+            headers = (
+                {"Content-Type": "application/json; charset=utf-8"}
+                if isinstance(body, bytes)
+                else None
+            )
             try:
                 async with self._http().post(
                     f"{self.base}{path}",
-                    params={"access_token": used},
-                    data=data,
-                    headers={"Content-Type": "application/json; charset=utf-8"},
+                    params={**params, "access_token": used},
+                    data=body,
+                    headers=headers,
                 ) as response:
                     if response.status >= 500 or response.status == 429:
                         return DeliveryResult(
                             DeliveryStatus.RETRY, error=f"HTTP {response.status}"
                         )
-                    body = await response.json(content_type=None)
+                    answer = await response.json(content_type=None)
             except TimeoutError:
                 return DeliveryResult(DeliveryStatus.UNKNOWN, error="timed out")
             except (aiohttp.ClientError, ValueError) as exc:
                 return DeliveryResult(
                     DeliveryStatus.RETRY, retry_after=5.0, error=type(exc).__name__
                 )
-            code = int(body.get("errcode", 0)) if isinstance(body, dict) else -1
+            if not isinstance(answer, dict):
+                return DeliveryResult(DeliveryStatus.RETRY, retry_after=5.0, error="not JSON")
+            code = int(answer.get("errcode", 0) or 0)
             if code in TOKEN_INVALID:
                 log.info("access_token refused by the API; refetching", extra={"errcode": code})
                 continue
-            return result_for(code, body)
+            return answer if code == 0 else result_for(code, answer)
         return DeliveryResult(DeliveryStatus.RETRY, retry_after=5.0, error="token refused twice")
 
 

@@ -333,6 +333,25 @@ async def test_push_with_options_numbers_them(peer, wechat_app, wechat_api) -> N
     assert "身份：农户" in await peer.say("o-opt", "1")
 
 
+async def test_images_are_uploaded_and_files_are_refused(peer, wechat_app, wechat_api) -> None:
+    from bot.messages import Attachment
+
+    await peer.say("o-img", "帮助")
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    chart = Reply(
+        "wechat/heard", {"text": "价格图"}, attachment=Attachment("chart.png", png, "image/png")
+    )
+    await wait_status(wechat_app, await push(wechat_app, "o-img", chart), "sent")
+    assert wechat_api.to("o-img") == ["我听到的是：“价格图”", "[image:chart.png]"]
+    sheet = Attachment("roster.xlsx", b"PK\3\4", "application/vnd.ms-excel")
+    row = await push(
+        wechat_app, "o-img", Reply("wechat/heard", {"text": "表格"}, attachment=sheet)
+    )
+    failed = await wait_status(wechat_app, row, "failed")
+    assert "not sendable" in (failed.error or "")
+    assert wechat_api.to("o-img")[-1] == "我听到的是：“表格”"
+
+
 async def test_outside_48_hours_is_held_and_never_sent(
     peer, wechat_app, wechat_api, wclock
 ) -> None:

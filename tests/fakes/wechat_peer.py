@@ -12,7 +12,8 @@ access_tokens for the right AppID/secret and counts fetches; ``/cgi-bin/message/
 checks the token (42001 once ``expire_tokens`` was called, 40001 for unknown tokens),
 the JSON (UTF-8, not ASCII-escaped; text of at most 2,048 bytes) and the 48-hour window
 (45015 for openids in ``out_of_window``, 45047 past ``per_user_limit`` messages), and
-records what was sent; ``/cgi-bin/message/template/send`` accepts the template ids in
+records what was sent (images by the name uploaded to ``/cgi-bin/media/upload``, which
+takes PNGs); ``/cgi-bin/message/template/send`` accepts the template ids in
 ``template_ids`` whatever the window and records them in ``templates``. What breaks
 the protocol is described in ``errors`` (tests assert it stays empty).
 """
@@ -257,6 +258,7 @@ class FakeWechatApi:
     busy_next: int = 0  # answer errcode -1 (system busy) this many times
     template_ids: set[str] = field(default_factory=lambda: {TEMPLATE_ID})
     templates: list[SentMessage] = field(default_factory=list)
+    media: dict[str, str] = field(default_factory=dict)  # media_id -> uploaded filename
     _valid: set[str] = field(default_factory=set)
     _expired: set[str] = field(default_factory=set)
     _runner: web.AppRunner | None = None
@@ -267,6 +269,7 @@ class FakeWechatApi:
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)
         app.router.add_post("/cgi-bin/message/template/send", self._template_send)
+        app.router.add_post("/cgi-bin/media/upload", self._upload)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -329,6 +332,23 @@ class FakeWechatApi:
         if re.search(rb"\\u[0-9a-fA-F]{4}", raw):
             self.errors.append("JSON with \\u escapes: WeChat shows them literally")
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        refused = self._token_refused(request)
+        if refused is not None:
+            await request.read()
+            return refused
+        if request.query.get("type") != "image":
+            self.errors.append(f"upload of type {request.query.get('type')!r}")
+            return web.json_response({"errcode": 40004, "errmsg": "invalid media type"})
+        form = await request.post()
+        media = form.get("media")
+        if not isinstance(media, web.FileField) or not media.file.read(8).startswith(b"\x89PNG"):
+            self.errors.append("upload without a PNG in the media field")
+            return web.json_response({"errcode": 40005, "errmsg": "invalid file type"})
+        media_id = "MEDIA_" + secrets.token_hex(8)
+        self.media[media_id] = media.filename
+        return web.json_response({"type": "image", "media_id": media_id, "created_at": 0})
+
     async def _template_send(self, request: web.Request) -> web.Response:
         raw = await request.read()
         refused = self._token_refused(request)
@@ -357,11 +377,15 @@ class FakeWechatApi:
         self._check_json(raw)
         try:
             body = json.loads(raw.decode("utf-8"))
-            touser, content = body["touser"], body["text"]["content"]
+            touser, msgtype = body["touser"], body["msgtype"]
+            if msgtype == "image":
+                content = "[image:" + self.media[body["image"]["media_id"]] + "]"
+            else:
+                content = body["text"]["content"]
         except (ValueError, KeyError, TypeError):
             self.errors.append(f"malformed custom send: {raw[:200]!r}")
             return web.json_response({"errcode": 44002, "errmsg": "empty post data"})
-        if body.get("msgtype") != "text" or not content:
+        if msgtype not in ("text", "image") or not content:
             self.errors.append(f"unexpected custom message {body!r}")
             return web.json_response({"errcode": 40008, "errmsg": "invalid message type"})
         if len(content.encode("utf-8")) > 2048:
