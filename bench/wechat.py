@@ -99,6 +99,7 @@ async def _drive(args: argparse.Namespace) -> dict[str, Any]:
     if not line.startswith("READY"):
         raise RuntimeError(f"worker did not start: {line!r}")
     port = int(line.split()[1])
+    load_before = os.getloadavg()[0]
     latencies: list[float] = []
     failures = 0
     answered = 0
@@ -148,6 +149,8 @@ async def _drive(args: argparse.Namespace) -> dict[str, Any]:
         "requests_per_s": round(len(saturated) / wall, 1),
         "saturated_p50_ms": round(percentile(saturated, 0.50) * 1000, 1),
         "saturated_p99_ms": round(percentile(saturated, 0.99) * 1000, 1),
+        # the machine is shared: a load above its 2 cores stretches the tail
+        "loadavg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
 
