@@ -214,8 +214,13 @@ class WechatChannel:
 
     @staticmethod
     def _xml(data: bytes) -> dict[str, str]:
-        """The child elements of WeChat's flat <xml> document, read without DTDs or entities."""
-        if DOCTYPE in data.lower():
+        """The child elements of WeChat's flat <xml> document, read without DTDs or entities.
+
+        Any <!DOCTYPE before the root is refused outright; anywhere else it is either
+        text inside CDATA (a person typed it) or malformed XML the parser refuses."""
+        root_at = data.find(b"<xml")
+        prolog = data if root_at < 0 else data[:root_at]
+        if DOCTYPE in prolog.lower():
             raise Refused(400, "doctype in body")
         try:
             root: Element = fromstring(

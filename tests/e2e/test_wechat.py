@@ -205,6 +205,12 @@ async def test_plain_mode(database_url, settings_for, wechat_api, wclock) -> Non
     try:
         async with WechatPeer(url, aes_key=None, now=lambda: wclock.now().timestamp()) as p:
             assert "身份" in await p.say("o-plain", "我的信息")
+            assert (await p.post(BILLION_LAUGHS)).status == 400
+            assert (await p.post(XXE)).status == 400
+            assert (
+                await p.post(p.text("o-plain", "x"), query={"signature": "0" * 40})
+            ).status == 403
+            assert await count(application, InboxItem) == 1
     finally:
         await application.stop()
 
@@ -460,8 +466,10 @@ async def test_bad_requests_are_refused_before_any_handler(peer, wechat_app, wcl
     replay = await peer.post(peer.text("o-bad", "我的信息"), nonce="nonce-once")
     assert replay.status == 403
     assert await count(wechat_app, InboxItem) == 1
-    # and the process is fine
+    # and the process is fine; markup a person types is just text
     assert "身份" in await peer.say("o-bad", "我的信息")
+    assert await peer.say("o-bad", "<!DOCTYPE html> 是什么？")
+    assert await count(wechat_app, InboxItem) == 3
 
 
 async def test_a_message_for_another_app_is_refused(peer, wechat_app) -> None:
