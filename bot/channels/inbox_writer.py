@@ -92,6 +92,11 @@ class InboxWriter:
             results: list[Recorded] = []
             async with self.db.transaction() as session:
                 inbox = Repositories.on(session).inbox
+                # Finishes first: a retry recorded in the same batch as its original's
+                # finish must see it handled, not as left over by a process that died.
+                now = self.clock.now()
+                for item_id, status in finishes:
+                    await inbox.finish(item_id, now=now, status=status)
                 for add in adds:
                     item_id = await inbox.add(self.channel, add.key, add.payload, add.now)
                     if item_id is not None:
@@ -100,9 +105,6 @@ class InboxWriter:
                     row: InboxItem | None = await inbox.get(self.channel, add.key)
                     assert row is not None
                     results.append(Recorded(row.id, False, row.status))
-                now = self.clock.now()
-                for item_id, status in finishes:
-                    await inbox.finish(item_id, now=now, status=status)
         except Exception as exc:
             log.exception("inbox write failed", extra={"adds": len(adds), "done": len(finishes)})
             for add in adds:
