@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -114,6 +115,25 @@ async def test_follow_gets_the_menu_and_a_number_chooses(peer, wechat_app) -> No
     assert "回复 1：修改资料" in me
     # a number beyond the choices is ordinary text (here: a policy question)
     assert "回复" not in (await peer.say("o-user-1", "9"))
+
+
+async def test_an_admin_works_through_wechat(peer, wechat_app) -> None:
+    from tests.conftest import issue_invite
+
+    code = await issue_invite(wechat_app.db, "admin")
+    bound = await peer.say("o-admin", f"/bind {code}")
+    assert "管理员" in bound
+    number = next(
+        line.split("：")[0].split()[-1]
+        for line in bound.splitlines()
+        if line.endswith("生成邀请码")
+    )
+    usage = await peer.say("o-admin", number)
+    assert "/invite" in usage
+    created = await peer.say("o-admin", "/invite staff 郏县")
+    assert re.search(r"[A-Z2-9]{5}-[A-Z2-9]{5}", created), created
+    refused = await peer.say("o-household", "/invite staff 郏县")
+    assert "没有使用这项功能的权限" in refused
 
 
 async def test_policy_question_gets_an_answer(peer) -> None:
