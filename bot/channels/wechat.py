@@ -105,7 +105,8 @@ class Parsed:
 
 @dataclass
 class _Nonces:
-    """Nonces seen in the last ``MAX_AGE_S`` seconds, oldest first."""
+    """Nonces seen recently, oldest first; kept for twice ``MAX_AGE_S`` because a
+    timestamp is accepted up to that far on either side of now."""
 
     order: deque[tuple[float, str]] = field(default_factory=deque)
     seen: set[str] = field(default_factory=set)
@@ -125,12 +126,13 @@ def cdata(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
-def merge(rendered: Sequence[Rendered]) -> Rendered:
-    """Several replies as the one message WeChat lets a passive reply be."""
+def merge(rendered: Sequence[Rendered]) -> tuple[Rendered, list[Rendered]]:
+    """Several replies as the one text message WeChat lets a passive reply be (all
+    options numbered at its end), and each attachment as a message of its own."""
     texts = [r.text for r in rendered if r.text]
     options = tuple(o for r in rendered for o in r.options)
-    attachment = next((r.attachment for r in rendered if r.attachment is not None), None)
-    return Rendered("\n\n".join(texts), options, attachment)
+    files = [Rendered("", attachment=r.attachment) for r in rendered if r.attachment is not None]
+    return Rendered("\n\n".join(texts), options), files
 
 
 class WechatChannel:
@@ -155,7 +157,7 @@ class WechatChannel:
         self.clock = clock
         self.api = api or WechatApi(settings)
         self.cipher = (
-            WechatCipher(settings.aes_key, settings.app_id or "") if (settings.aes_key) else None
+            WechatCipher(settings.aes_key, settings.app_id or "") if settings.aes_key else None
         )
         self.reply_budget_s = settings.reply_budget_ms / 1000.0
         self.on_enqueued: Callable[[], None] | None = None  # wakes the delivery worker
@@ -435,9 +437,14 @@ class WechatChannel:
             return
         result = task.result()
         if result:
-            late = asyncio.create_task(self._enqueue(pending.openid, pending.key, [merge(result)]))
-            self._late.add(late)
-            late.add_done_callback(self._late.discard)
+            message, files = merge(result)
+            rows = [message, *files] if message.text else files
+            self._enqueue_later(pending.openid, pending.key, rows)
+
+    def _enqueue_later(self, openid: str, key: str, rendered: list[Rendered]) -> None:
+        late = asyncio.create_task(self._enqueue(openid, key, rendered))
+        self._late.add(late)
+        late.add_done_callback(self._late.discard)
 
     async def _enqueue(self, openid: str, key: str, rendered: list[Rendered]) -> None:
         """Replies that could not be given in the HTTP answer become outbox rows."""
@@ -493,15 +500,15 @@ class WechatChannel:
     def _passive(self, parsed: Parsed, rendered: list[Rendered]) -> web.Response:
         if not rendered:
             return self._success()
-        message = merge(rendered)
+        message, files = merge(rendered)
+        if not message.text:
+            if files:
+                self._enqueue_later(parsed.openid, parsed.key, files)
+            return self._success()
         pieces = self._words(parsed.openid, message)
-        if len(pieces) > 1 or message.attachment is not None:
-            rest = [Rendered(p) for p in pieces[1:]]
-            if message.attachment is not None:
-                rest.append(Rendered("", attachment=message.attachment))
-            late = asyncio.create_task(self._enqueue(parsed.openid, parsed.key, rest))
-            self._late.add(late)
-            late.add_done_callback(self._late.discard)
+        if len(pieces) > 1 or files:
+            rest = [*(Rendered(p) for p in pieces[1:]), *files]
+            self._enqueue_later(parsed.openid, parsed.key, rest)
         xml = (
             "<xml>"
             f"<ToUserName>{cdata(parsed.openid)}</ToUserName>"

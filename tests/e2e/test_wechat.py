@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from bot.app import CunzhanApp
 from bot.clock import ManualClock
 from bot.context import Context
-from bot.messages import Incoming, Reply
+from bot.messages import Attachment, Incoming, Reply
 from bot.router import Router
 from storage.models import Identity, InboxItem, OutboxMessage, User
 from storage.repositories import Repositories
@@ -44,6 +44,19 @@ async def slow_handler(msg: Incoming, ctx: Context) -> list[Reply]:
 async def long_handler(msg: Incoming, ctx: Context) -> list[Reply]:
     """A reply longer than one WeChat message."""
     return [Reply("wechat/heard", {"text": "长" * 1100})]
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+
+@slow.command("chart")
+async def chart_handler(msg: Incoming, ctx: Context) -> list[Reply]:
+    """Two replies, the second with a picture."""
+    picture = Attachment("chart.png", PNG, "image/png")
+    return [
+        Reply("wechat/heard", {"text": "价格"}),
+        Reply("wechat/heard", {"text": "图"}, attachment=picture),
+    ]
 
 
 @pytest.fixture
@@ -216,6 +229,12 @@ async def test_long_answer_is_split_and_the_rest_goes_as_customer_service(
     assert first.startswith("我听到的是") and len(first) <= 500
     rest = await wechat_api.wait_for_sent(2, touser="o-long")
     assert first + "".join(rest) == "我听到的是：“" + "长" * 1100 + "”"
+
+
+async def test_pictures_in_a_reply_follow_as_customer_service_images(peer, wechat_api) -> None:
+    passive = await peer.say("o-chart", "/chart")
+    assert passive == "我听到的是：“价格”\n\n我听到的是：“图”"
+    assert await wechat_api.wait_for_sent(1, touser="o-chart") == ["[image:chart.png]"]
 
 
 async def test_plain_mode(database_url, settings_for, wechat_api, wclock) -> None:
