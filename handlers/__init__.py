@@ -2,8 +2,15 @@
 the first router that claims a command or option wins; policy comes last because
 it takes whatever free text nobody else wanted."""
 
-from handlers import admin, link, location, policy, profile, start
+from handlers import admin, connect, location, policy, profile, start
 
-ROUTERS = (start.router, profile.router, admin.router, link.router, location.router, policy.router)
+ROUTERS = (
+    start.router,
+    profile.router,
+    admin.router,
+    connect.router,
+    location.router,
+    policy.router,
+)
 
 __all__ = ["ROUTERS"]

@@ -1,4 +1,4 @@
-"""One person on two channels: /link gives a one-time code on one channel, /link <code>
+"""One person on two channels: /connect gives a one-time code on one channel, /connect <code>
 on another joins that identity to the same person (through the real dispatcher, and
 end to end through Telegram's fake Bot API server and the WeChat endpoint)."""
 
@@ -15,7 +15,7 @@ from tests.factories import ChatDriver, joined
 
 
 def code_in(text: str) -> str:
-    match = re.search(r"/link (\d{8})", text)
+    match = re.search(r"/connect (\d{8})", text)
     assert match, text
     return match.group(1)
 
@@ -35,16 +35,18 @@ async def test_link_joins_two_channels_and_the_code_works_once(core) -> None:
     await tg.say("老张")
     await tg.say("郟县")
     await tg.say("跳过")
-    code = code_in(joined(await tg.say("/link")))
+    code = code_in(joined(await tg.say("/connect")))
     await wx.say("/start")
     assert await owner(core, "wechat", "o-wx") != await owner(core, "telegram", "111")
-    linked = joined(await wx.say(f"/link {code}"))
+    linked = joined(await wx.say(f"/connect {code}"))
     assert "关联成功" in linked and "Telegram" in linked and "微信公众号" in linked
     assert await owner(core, "wechat", "o-wx") == await owner(core, "telegram", "111")
     me = joined(await wx.say("我的信息"))
     assert "老张" in me and "郏县" in me
-    assert "已经被使用" in joined(await other.say(f"/link {code}"))
-    assert "已经关联" in joined(await wx.say(f"/link {code_in(joined(await tg.say('/link')))}"))
+    assert "已经被使用" in joined(await other.say(f"/connect {code}"))
+    assert "已经关联" in joined(
+        await wx.say(f"/connect {code_in(joined(await tg.say('/connect')))}")
+    )
     async with core.db.transaction() as session:
         from sqlalchemy import select
 
@@ -55,18 +57,20 @@ async def test_link_joins_two_channels_and_the_code_works_once(core) -> None:
 async def test_wrong_expired_and_conflicting_codes(core, clock) -> None:
     tg = ChatDriver(core.dispatcher, user="222", channel="telegram")
     wx = ChatDriver(core.dispatcher, user="o-wx2", channel="wechat")
-    code = code_in(joined(await tg.say("/link")))
-    newer = code_in(joined(await tg.say("/link")))
-    assert "过期" in joined(await wx.say(f"/link {code}"))  # a newer code ends the older
+    code = code_in(joined(await tg.say("/connect")))
+    newer = code_in(joined(await tg.say("/connect")))
+    assert "过期" in joined(await wx.say(f"/connect {code}"))  # a newer code ends the older
     clock.advance(timedelta(minutes=16))
-    assert "过期" in joined(await wx.say(f"/link {newer}"))
+    assert "过期" in joined(await wx.say(f"/connect {newer}"))
     for _ in range(3):  # two expired codes and three wrong ones: the fifth failure locks
-        assert "不正确" in joined(await wx.say("/link 00000000"))
-    assert "分钟后再试" in joined(await wx.say(f"/link {code_in(joined(await tg.say('/link')))}"))
+        assert "不正确" in joined(await wx.say("/connect 00000000"))
+    assert "分钟后再试" in joined(
+        await wx.say(f"/connect {code_in(joined(await tg.say('/connect')))}")
+    )
     admin_code = await issue_invite(core.db, "admin")
     staff = ChatDriver(core.dispatcher, user="o-staff", channel="wechat")
     await staff.say(f"/bind {admin_code}")
-    refused = joined(await staff.say(f"/link {code_in(joined(await tg.say('/link')))}"))
+    refused = joined(await staff.say(f"/connect {code_in(joined(await tg.say('/connect')))}"))
     assert "无法关联" in refused and "管理员" in refused
     assert await owner(core, "wechat", "o-staff") != await owner(core, "telegram", "222")
 
@@ -88,12 +92,12 @@ async def test_link_over_telegram_and_wechat(
     )
     application = await running(settings, wclock)
     try:
-        fake.inject_message(4242, "/link")
+        fake.inject_message(4242, "/connect")
         [sent] = await fake.wait_for_sent(1, chat_id=4242)
         code = code_in(sent.text)
         url = f"http://127.0.0.1:{application.http_port}/wechat"
         async with WechatPeer(url, now=lambda: wclock.now().timestamp()) as peer:
-            assert "关联成功" in await peer.say("o-linked", f"/link {code}")
+            assert "关联成功" in await peer.say("o-linked", f"/connect {code}")
             me = await peer.say("o-linked", "我的信息")
         assert "Telegram" in me and "微信公众号" in me
     finally:
