@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot import logs
 from bot.clock import SystemClock
+from bot.info_cli import add_commands, import_prices, post_info
 from bot.settings import Settings, SettingsError, load_settings
 from storage import migrate
 from storage.db import Database
@@ -32,6 +33,16 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply all migrations")
     db_sub.add_parser("current", help="print the schema revision")
+    ledger = sub.add_parser("ledger", help="the agency-order ledger (台账)")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
+    for name, text in (("export", "write a month's 台账 as .xlsx"), ("totals", "print figures")):
+        command = ledger_sub.add_parser(name, help=text)
+        command.add_argument("--county", required=True, help="county (县/市/区)")
+        command.add_argument("--village", help="the station's village (default: whole county)")
+        command.add_argument("--month", required=True, help="YYYY-MM")
+        if name == "export":
+            command.add_argument("--out", required=True, help="the .xlsx file to write")
+    add_commands(sub)
     return parser
 
 
@@ -100,6 +111,61 @@ async def _db(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _ledger(settings: Settings, args: argparse.Namespace) -> int:
+    """``cunzhan ledger export|totals``: an operator's export (full phones, audited) or figures."""
+    import json
+    from pathlib import Path
+
+    from bot.render import Renderer, build_environment
+    from bot.tokens import OptionSigner
+    from content.regions import Gazetteer
+    from handlers.ledger import export_month, parse_month, totals_data
+
+    found = Gazetteer.load().county(args.county)
+    month = parse_month(args.month, SystemClock().now().date())
+    if found is None or month is None or "-" not in args.month:
+        print("unknown county or month (use --month YYYY-MM)", file=sys.stderr)
+        return 2
+    year, number = month
+    db = Database(settings.database.url)
+    try:
+        await migrate.upgrade(db)
+        async with db.transaction() as session:
+            repos = Repositories.on(session)
+            if args.ledger_command == "totals":
+                totals = await repos.orders.monthly_totals(
+                    county=found.name, village=args.village, year=year, month=number
+                )
+                print(json.dumps(totals_data(totals)))
+                return 0
+            renderer = Renderer(
+                build_environment(settings.timezone), OptionSigner(settings.secret_key)
+            )
+            exported = await export_month(
+                repos,
+                renderer,
+                county=found.name,
+                village=args.village,
+                year=year,
+                month=number,
+                full_phones=True,
+                timezone=settings.timezone,
+            )
+            Path(args.out).write_bytes(exported.content)
+            await repos.audit.record(
+                action="ledger.export",
+                target_type="ledger",
+                target_id=f"{found.name}/{args.village or '*'}/{year}-{number:02d}",
+                at=SystemClock().now(),
+                actor_label="cli",
+                details={"rows": exported.rows, "full_phones": True},
+            )
+    finally:
+        await db.dispose()
+    print(f"{exported.rows} orders written to {args.out}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -113,6 +179,12 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_run(settings))
     if command == "invite":
         return asyncio.run(_invite(settings, args))
+    if command == "ledger":
+        return asyncio.run(_ledger(settings, args))
+    if command == "prices":
+        return asyncio.run(import_prices(settings, args))
+    if command == "info":
+        return asyncio.run(post_info(settings, args))
     return asyncio.run(_db(settings, args))
 
 

@@ -2,12 +2,18 @@
 the first router that claims a command or option wins; policy comes last because
 it takes whatever free text nobody else wanted."""
 
-from handlers import admin, connect, location, policy, profile, start
+from handlers import admin, connect, info, location, policy, prices, profile, start
+from handlers.ledger import router as ledger_router
+from handlers.orders import router as orders_router
 
 ROUTERS = (
     start.router,
     profile.router,
     admin.router,
+    orders_router,
+    ledger_router,
+    info.router,
+    prices.router,
     connect.router,
     location.router,
     policy.router,

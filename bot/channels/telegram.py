@@ -10,6 +10,7 @@ import hmac
 import json
 import logging
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -29,6 +30,9 @@ from bot.channels.telegram_request import AiohttpRequest
 from bot.messages import ContentKind, Incoming, Location, Rendered, Sender
 from bot.parsing import clean_text, split_command
 from bot.settings import TelegramSettings
+
+if TYPE_CHECKING:
+    from telegram import Bot
 
 log = logging.getLogger("cunzhan.telegram")
 
@@ -54,6 +58,21 @@ def keyboard(rendered: Rendered) -> InlineKeyboardMarkup | None:
     per_row = 2 if len(buttons) > 3 and max(len(o.label) for o in rendered.options) <= 8 else 1
     rows = [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
     return InlineKeyboardMarkup(rows)
+
+
+PHOTO_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+async def send_file(bot: Bot, chat_id: int, rendered: Rendered) -> str:
+    """The reply's attachment after its text: an image as a photo, anything else as a
+    document; the message id."""
+    item = rendered.attachment
+    assert item is not None
+    if item.mime_type in PHOTO_TYPES:
+        message = await bot.send_photo(chat_id, photo=item.content, filename=item.filename)
+    else:
+        message = await bot.send_document(chat_id, document=item.content, filename=item.filename)
+    return str(message.message_id)
 
 
 def to_incoming(update: Update) -> Incoming | None:
@@ -229,6 +248,8 @@ class TelegramChannel:
                     reply_markup=keyboard(rendered) if last else None,
                 )
                 ids.append(str(message.message_id))
+            if rendered.attachment is not None:
+                ids.append(await send_file(bot, int(address), rendered))
         except RetryAfter as exc:
             retry = exc.retry_after
             seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)

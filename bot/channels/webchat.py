@@ -8,6 +8,7 @@ replies; ``GET /api/events`` long-polls for what the bot sends on its own.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import logging
@@ -38,8 +39,14 @@ def rendered_json(rendered: Rendered) -> dict[str, Any]:
         "text": rendered.text,
         "options": [{"label": o.label, "token": o.token} for o in rendered.options],
     }
-    if rendered.attachment is not None:
-        out["attachment"] = {"filename": rendered.attachment.filename}
+    item = rendered.attachment
+    if item is not None:
+        encoded = base64.b64encode(item.content).decode("ascii")
+        out["attachment"] = {
+            "filename": item.filename,
+            "mime_type": item.mime_type,
+            "url": f"data:{item.mime_type};base64,{encoded}",
+        }
     return out
 
 

@@ -10,11 +10,15 @@ from storage.crypto import PiiCipher
 from storage.repositories.audit import AuditRepository
 from storage.repositories.dialogs import DialogRepository
 from storage.repositories.inbox import InboxRepository
+from storage.repositories.info_items import InfoItemRepository
 from storage.repositories.invites import InviteRepository, Redeemed, RedeemOutcome
 from storage.repositories.jobs import JobRunRepository
 from storage.repositories.links import LinkCodeRepository
+from storage.repositories.orders import OrderRepository, OrderTotals
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PeopleRepository
+from storage.repositories.prices import PriceRepository, Recorded
+from storage.repositories.subscriptions import SubscriptionRepository
 from storage.repositories.users import UserRepository
 
 
@@ -32,6 +36,10 @@ class Repositories:
     jobs: JobRunRepository
     inbox: InboxRepository
     links: LinkCodeRepository
+    orders: OrderRepository
+    subscriptions: SubscriptionRepository
+    info_items: InfoItemRepository
+    prices: PriceRepository
 
     @classmethod
     def on(cls, session: AsyncSession, pii: PiiCipher | None = None) -> Repositories:
@@ -47,6 +55,10 @@ class Repositories:
             jobs=JobRunRepository(session),
             inbox=InboxRepository(session),
             links=LinkCodeRepository(session),
+            orders=OrderRepository(session),
+            subscriptions=SubscriptionRepository(session),
+            info_items=InfoItemRepository(session),
+            prices=PriceRepository(session),
         )
 
 
@@ -54,13 +66,19 @@ __all__ = [
     "AuditRepository",
     "DialogRepository",
     "InboxRepository",
+    "InfoItemRepository",
     "InviteRepository",
     "JobRunRepository",
     "LinkCodeRepository",
+    "OrderRepository",
+    "OrderTotals",
     "OutboxRepository",
     "PeopleRepository",
+    "PriceRepository",
+    "Recorded",
     "RedeemOutcome",
     "Redeemed",
     "Repositories",
+    "SubscriptionRepository",
     "UserRepository",
 ]

@@ -18,8 +18,25 @@
     return div;
   }
 
+  function showAttachment(div, item) {
+    if (item.mime_type && item.mime_type.startsWith("image/")) {
+      const img = document.createElement("img");
+      img.src = item.url;
+      img.alt = item.filename;
+      img.className = "attachment";
+      div.appendChild(img);
+    } else {
+      const link = document.createElement("a");
+      link.href = item.url;
+      link.download = item.filename;
+      link.textContent = item.filename;
+      div.appendChild(link);
+    }
+  }
+
   function showReply(reply) {
     const div = bubble("bot", reply.text);
+    if (reply.attachment && reply.attachment.url) showAttachment(div, reply.attachment);
     if (reply.options && reply.options.length) {
       const row = document.createElement("div");
       row.className = "options";

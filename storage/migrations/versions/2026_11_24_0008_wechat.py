@@ -5,7 +5,7 @@ FromUserName+CreateTime); this revision adds the one-time codes that link a pers
 Telegram and WeChat identities.
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0007a
 Create Date: 2026-11-24
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0007"
+down_revision = "0007a"
 branch_labels = None
 depends_on = None
 

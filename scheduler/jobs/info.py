@@ -1,0 +1,120 @@
+"""The daily price digest: at the local time each price subscriber chose, one message with
+the latest prices in their region from the last two days.
+
+Runs every 15 minutes; a slot sends to every subscription whose time has come today and
+that has not had today's digest (``last_digest_on``, set in the same transaction as the
+outbox row, whose dedupe key ``digest:price:<user>:<day>`` makes a second send impossible
+even if two processes raced). A run after downtime still sends the day's digest, once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.messages import Option, Reply
+from content.regions import Gazetteer
+from scheduler.jobs.base import JobRuntime, JobSpec
+from storage.models import Price, Priority
+from storage.repositories import Repositories
+
+EVERY = timedelta(minutes=15)
+TOPIC = "price"
+PAGE = 500
+SHOWN = 15
+DAYS = 2
+
+
+def _latest(rows: list[Price]) -> list[Price]:
+    """Newest row per (product, market, unit); rows come newest first per product."""
+    seen: dict[tuple[str, str, str], Price] = {}
+    for row in rows:
+        seen.setdefault((row.product, row.market, row.unit), row)
+    return sorted(seen.values(), key=lambda r: (r.product, -r.observed_on.toordinal(), r.market))
+
+
+Region = tuple[str, str | None, str | None]  # (scope, county, city)
+
+
+def region_for(scope: str, county: str | None, regions: Gazetteer) -> Region:
+    """The digest's region from the person's current county (the province without one)."""
+    found = regions.county(county) if county else None
+    if scope == "province" or found is None:
+        return ("province", None, None)
+    if scope == "city":
+        return ("city", None, found.city)
+    return ("county", found.name, found.city)
+
+
+def digest_reply(region: Region, rows: list[Price], today: date) -> Reply:
+    shown = [
+        {
+            "product": r.product,
+            "market": r.market,
+            "price_fen": r.price_fen,
+            "unit": r.unit,
+            "day": r.observed_on,
+        }
+        for r in rows[:SHOWN]
+    ]
+    data: dict[str, Any] = {
+        "day": today,
+        "scope": region[0],
+        "county": region[1],
+        "city": region[2],
+        "rows": shown,
+        "more": max(0, len(rows) - SHOWN),
+    }
+    options = (Option("unsubscribe_topic", f"unsub:{TOPIC}", {"topic": TOPIC}),)
+    return Reply("info/digest", data, options)
+
+
+async def price_digest(rt: JobRuntime, slot: datetime) -> str:
+    local = slot.astimezone(ZoneInfo(rt.timezone))
+    today, hhmm = local.date(), local.strftime("%H:%M")
+    first_day = today - timedelta(days=DAYS - 1)
+    by_region: dict[Region, list[Price]] = {}
+    regions: Gazetteer | None = None
+    queued = skipped = 0
+    while True:
+        async with rt.db.transaction() as session:
+            repos = Repositories.on(session)
+            due = await repos.subscriptions.due_digests(
+                TOPIC, today=today, local_time=hhmm, limit=PAGE
+            )
+            if not due:
+                break
+            regions = regions or Gazetteer.load()
+            users = [sub.user_id for sub, _ in due]
+            identities = await repos.subscriptions.reachable_identities(users)
+            rows = []
+            for sub, county in due:
+                sub.last_digest_on = today
+                key = region_for(sub.scope, county, regions)
+                if key not in by_region:
+                    by_region[key] = _latest(
+                        await repos.prices.in_region(first_day, county=key[1], city=key[2])
+                    )
+                identity = identities.get(sub.user_id)
+                if not by_region[key] or identity is None:
+                    skipped += 1
+                    continue
+                rendered = rt.notifier.render_for(
+                    sub.user_id, digest_reply(key, by_region[key], today)
+                )
+                row = rt.notifier.row(
+                    rendered, sub.user_id, identity.channel, identity.external_id
+                )
+                row.update(
+                    now=rt.clock.now(),
+                    kind=f"digest:{TOPIC}",
+                    priority=Priority.BULK,
+                    dedupe_key=f"digest:{TOPIC}:{sub.user_id}:{today.isoformat()}",
+                )
+                rows.append(row)
+            queued += len(await repos.outbox.enqueue_many(rows))
+    return f"queued={queued} skipped={skipped}"
+
+
+SPECS = (JobSpec("info.price_digest", price_digest, EVERY),)
