@@ -149,6 +149,49 @@ async def test_an_admin_works_through_wechat(peer, wechat_app) -> None:
     assert "没有使用这项功能的权限" in refused
 
 
+def number_of(text: str, label: str) -> str:
+    """The number WeChat users reply to choose ``label`` from a numbered list."""
+    for line in text.splitlines():
+        match = re.fullmatch(r"回复 (\d+)：(.*)", line)
+        if match and match.group(2).startswith(label):
+            return match.group(1)
+    raise AssertionError(f"no choice {label!r} in {text!r}")
+
+
+async def test_subscription_and_a_staff_post_pushed_over_wechat(
+    peer, wechat_app, wechat_api
+) -> None:
+    from tests.conftest import issue_invite
+
+    for says in ("修改资料", "老李", "滑县"):
+        prompt = await peer.say("o-hh", says)
+    assert "已保存" in await peer.say("o-hh", number_of(prompt, "跳过"))
+    topics = await peer.say("o-hh", "/subscribe")
+    scopes = await peer.say("o-hh", number_of(topics, "旅游"))
+    assert "已订阅“旅游”" in await peer.say("o-hh", number_of(scopes, "本县"))
+    code = await issue_invite(wechat_app.db, "staff", county="滑县")
+    assert "服务站人员" in await peer.say("o-staff", f"/bind {code}")
+    posted = await peer.say("o-staff", "/post 旅游 滑县 古城庙会 正月初九古城庙会。")
+    assert "推送给 1 位" in posted
+    [push] = await wechat_api.wait_for_sent(1, touser="o-hh")
+    assert "古城庙会" in push
+    assert "已退订“旅游”" in await peer.say("o-hh", number_of(push, "退订旅游"))
+
+
+async def test_a_station_records_an_order_and_a_price_over_wechat(peer, wechat_app) -> None:
+    from tests.conftest import issue_invite
+
+    code = await issue_invite(wechat_app.db, "staff", county="灵宝市", village="王庄村")
+    await peer.say("o-station", f"/bind {code}")
+    echoed = await peer.say("o-station", "代销 苹果 200斤 3.5元/斤 张三 13812345678")
+    assert "700.00 元" in echoed and "138****5678" in echoed and "13812345678" not in echoed
+    confirm = await peer.say("o-station", "是")
+    saved = await peer.say("o-station", number_of(confirm, "确认保存"))
+    assert "#1 已保存" in saved
+    assert "已记录：苹果 3.20元/斤" in await peer.say("o-station", "价格 苹果 3.2元/斤 灵宝")
+    assert "3.20" in await peer.say("o-asker", "苹果多少钱？")
+
+
 async def test_policy_question_gets_an_answer(peer) -> None:
     answer = await peer.say("o-user-2", "电商服务站建设有什么标准？")
     assert "政策" in answer
