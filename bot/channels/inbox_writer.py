@@ -4,13 +4,16 @@ writes share one transaction.
 Under load a webhook channel would otherwise open two extra transactions per message
 besides the dispatcher's own; on SQLite (one writer at a time) those queue behind each
 other. ``record`` waits until its row is committed (an update is recorded before it is
-answered); ``finish`` does not wait. One writer task drains both queues whenever
-something is waiting, so an idle channel adds no delay. Used by the WeChat channel.
+answered) and is written at once, with whatever else is queued; ``finish`` does not
+wait, and a finish alone waits up to ``finish_delay_s`` for a record to ride along with,
+so a message costs about one transaction here besides the dispatcher's own. Used by the
+WeChat channel.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,8 +47,11 @@ class _Add:
 class InboxWriter:
     """One per channel; ``start`` before use and ``stop`` on shutdown (flushes)."""
 
-    def __init__(self, db: Database, channel: str, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, channel: str, clock: Clock, *, finish_delay_s: float = 0.25
+    ) -> None:
         self.db = db
+        self.finish_delay_s = finish_delay_s
         self.channel = channel
         self.clock = clock
         self._adds: list[_Add] = []
@@ -80,6 +86,11 @@ class InboxWriter:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if not self._adds and not self._stopping:
+                # Finishes alone wait a moment for a record to share its transaction.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.finish_delay_s)
+                self._wake.clear()
             adds, self._adds = self._adds, []
             finishes, self._finishes = self._finishes, []
             if adds or finishes:
