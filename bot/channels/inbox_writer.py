@@ -4,16 +4,14 @@ writes share one transaction.
 Under load a webhook channel would otherwise open two extra transactions per message
 besides the dispatcher's own; on SQLite (one writer at a time) those queue behind each
 other. ``record`` waits until its row is committed (an update is recorded before it is
-answered) and is written at once, with whatever else is queued; ``finish`` does not
-wait, and a finish alone waits up to ``finish_delay_s`` for a record to ride along with,
-so a message costs about one transaction here besides the dispatcher's own. Used by the
-WeChat channel.
+answered), and so does ``finish`` (an update answered is marked handled). One writer
+task drains both queues whenever something is waiting, so an idle channel adds no delay
+and a busy one shares a commit among many updates. Used by the WeChat channel.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,15 +45,12 @@ class _Add:
 class InboxWriter:
     """One per channel; ``start`` before use and ``stop`` on shutdown (flushes)."""
 
-    def __init__(
-        self, db: Database, channel: str, clock: Clock, *, finish_delay_s: float = 0.25
-    ) -> None:
+    def __init__(self, db: Database, channel: str, clock: Clock) -> None:
         self.db = db
-        self.finish_delay_s = finish_delay_s
         self.channel = channel
         self.clock = clock
         self._adds: list[_Add] = []
-        self._finishes: list[tuple[int, InboxStatus]] = []
+        self._finishes: list[tuple[int, InboxStatus, asyncio.Future[bool]]] = []
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -78,19 +73,17 @@ class InboxWriter:
         self._wake.set()
         return await future
 
-    def finish(self, item_id: int, status: InboxStatus) -> None:
-        self._finishes.append((item_id, status))
+    async def finish(self, item_id: int, status: InboxStatus) -> bool:
+        """Mark a recorded update handled (or failed); True once that is committed."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._finishes.append((item_id, status, future))
         self._wake.set()
+        return await future
 
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            if not self._adds and not self._stopping:
-                # Finishes alone wait a moment for a record to share its transaction.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.finish_delay_s)
-                self._wake.clear()
             adds, self._adds = self._adds, []
             finishes, self._finishes = self._finishes, []
             if adds or finishes:
@@ -98,7 +91,9 @@ class InboxWriter:
             if self._stopping and not self._adds and not self._finishes:
                 return
 
-    async def _write(self, adds: list[_Add], finishes: list[tuple[int, InboxStatus]]) -> None:
+    async def _write(
+        self, adds: list[_Add], finishes: list[tuple[int, InboxStatus, asyncio.Future[bool]]]
+    ) -> None:
         try:
             results: list[Recorded] = []
             async with self.db.transaction() as session:
@@ -106,7 +101,7 @@ class InboxWriter:
                 # Finishes first: a retry recorded in the same batch as its original's
                 # finish must see it handled, not as left over by a process that died.
                 now = self.clock.now()
-                for item_id, status in finishes:
+                for item_id, status, _ in finishes:
                     await inbox.finish(item_id, now=now, status=status)
                 for add in adds:
                     item_id = await inbox.add(self.channel, add.key, add.payload, add.now)
@@ -121,7 +116,13 @@ class InboxWriter:
             for add in adds:
                 if not add.future.done():
                     add.future.set_exception(exc)
+            for *_, done in finishes:
+                if not done.done():
+                    done.set_result(False)
             return
+        for *_, done in finishes:
+            if not done.done():
+                done.set_result(True)
         for add, result in zip(adds, results, strict=True):
             if not add.future.done():
                 add.future.set_result(result)

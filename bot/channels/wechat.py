@@ -413,7 +413,7 @@ class WechatChannel:
             rendered = await self._on_incoming(parsed.incoming)
             status = InboxStatus.HANDLED
         finally:
-            self.inbox.finish(recorded.item_id, status)
+            await self.inbox.finish(recorded.item_id, status)
         if parsed.heard:
             heard = Rendered(self.renderer.text("wechat/heard", {"text": parsed.heard}))
             rendered = [heard, *rendered]

@@ -21,8 +21,9 @@ async def test_group_commit_dedupes_and_orders_finishes_first(db) -> None:
         assert first.new
         async with db.transaction() as session:
             assert await Repositories.on(session).inbox.get("wechat", "m1") is not None
-        writer.finish(first.item_id, InboxStatus.HANDLED)
+        finished = asyncio.ensure_future(writer.finish(first.item_id, InboxStatus.HANDLED))
         retry = await writer.record("m1", {"n": 1})  # same batch as the finish
+        assert await finished
         assert (retry.new, retry.status, retry.item_id) == (False, "handled", first.item_id)
         many = await asyncio.gather(*(writer.record(f"k{i % 5}", {}) for i in range(20)))
         assert sum(r.new for r in many) == 5
