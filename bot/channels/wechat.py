@@ -13,7 +13,12 @@ budget (4 s) gets an empty "success" answered for it, and its replies go out lat
 customer-service messages through the outbox. Options become numbered lines (the
 renderer's ``numbered``) and a reply of the number chooses the option. Customer-service
 messages can only go to a person who wrote in the last 48 hours: outside that window
-``send`` answers HELD without calling WeChat.
+``send`` answers HELD without calling WeChat (or sends template messages when a
+template id is configured).
+
+One process serves the webhook: the nonces seen, the messages being handled and the
+numbered choices last shown to each person live in its memory (after a restart a bare
+number is read as text until the next numbered list).
 """
 
 from __future__ import annotations
