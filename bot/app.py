@@ -58,15 +58,16 @@ class CunzhanApp:
         catalog = Catalog(routers)
         self.notifier = Notifier(self.renderer)
         self.pii = PiiCipher(settings.secret_key)
+        regions = Gazetteer.load()
         self.services = Services(
             settings=settings,
             clock=self.clock,
             catalog=catalog,
             forms=FormEngine(catalog.forms),
-            regions=Gazetteer.load(),
+            regions=regions,
             notifier=self.notifier,
             pii=self.pii,
-            policy=load_engine(Gazetteer.load()),
+            policy=load_engine(regions),
         )
         self.dispatcher = Dispatcher(db=self.db, renderer=self.renderer, services=self.services)
         self.channels: list[Channel] = [WebChatChannel(self.renderer)]
@@ -74,6 +75,11 @@ class CunzhanApp:
             from bot.channels.telegram import TelegramChannel
 
             self.channels.append(TelegramChannel(settings.telegram))
+        if settings.wechat.enabled:
+            from bot.channels.wechat import WechatChannel
+
+            wechat = WechatChannel(settings.wechat, self.renderer, self.db, self.clock)
+            self.channels.append(wechat)
         self.delivery = DeliveryWorker(
             self.db, {c.name: c for c in self.channels}, self.clock, config=settings.delivery
         )
@@ -94,6 +100,8 @@ class CunzhanApp:
             chunk=settings.delivery.broadcast_chunk,
             on_enqueued=self.delivery.wake,
         )
+        if settings.wechat.enabled:
+            wechat.on_enqueued = self.delivery.wake
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self.http_port: int | None = None

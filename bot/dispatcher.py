@@ -138,6 +138,10 @@ class Dispatcher:
         if ctx.dialog is not None and incoming.kind is ContentKind.TEXT:
             turn.handler = f"dialog.{ctx.dialog.form}"
             return await forms.on_text(ctx, incoming.text)
+        kind_route = self.services.catalog.kinds.get(incoming.kind)
+        if kind_route is not None and ctx.dialog is None and ctx.role in kind_route.roles:
+            turn.handler = kind_route.name
+            return await kind_route.handler(incoming, ctx)
         if incoming.kind not in TEXT_KINDS:
             turn.handler, turn.outcome = "guard.unsupported", "refused"
             prompt = forms.current_prompt(ctx)

@@ -45,6 +45,13 @@ class Renderer:
             raise KeyError(f"labels.j2 has no macro {name!r}")
         return str(macro(**(data or {}))).strip()
 
+    def numbered(self, text: str, labels: list[str] | tuple[str, ...]) -> str:
+        """``text`` with its options as numbered lines, for channels without buttons
+        (WeChat): a reply of the number chooses the option."""
+        if not labels:
+            return text
+        return self.text("system/numbered_options", {"text": text, "labels": list(labels)})
+
     def present(self, reply: Reply, *, user_id: int | None) -> Rendered:
         """Render ``reply`` for one person; options are signed for ``user_id``."""
         options: tuple[RenderedOption, ...] = ()

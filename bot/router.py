@@ -49,6 +49,7 @@ class Router:
         self.aliases: dict[str, str] = {}
         self.options: dict[str, Route] = {}
         self.text_routes: list[tuple[TextMatch | None, Route]] = []
+        self.kinds: dict[ContentKind, Route] = {}
         self.forms: list[Form] = []
         self.menu_entries: list[MenuEntry] = []
 
@@ -103,6 +104,17 @@ class Router:
 
         return register
 
+    def kind(
+        self, kind: ContentKind, *, roles: Sequence[Role] = tuple(Role)
+    ) -> Callable[[Handler], Handler]:
+        """Register a handler for a non-text message kind (a shared location) outside forms."""
+
+        def register(handler: Handler) -> Handler:
+            self.kinds[kind] = Route(f"{self.name}.{handler.__name__}", handler, frozenset(roles))
+            return handler
+
+        return register
+
     def form(self, form: Form) -> Form:
         self.forms.append(form)
         return form
@@ -132,7 +144,10 @@ class Catalog:
         self.options: dict[str, Route] = {}
         self.text_matchers: list[tuple[TextMatch, Route]] = []
         self.text_route: Route | None = None
+        self.kinds: dict[ContentKind, Route] = {}
         for router in self.routers:
+            for kind, route in router.kinds.items():
+                self.kinds.setdefault(kind, route)
             for name, route in router.commands.items():
                 self.commands.setdefault(name, route)
             for alias, command in router.aliases.items():

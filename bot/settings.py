@@ -49,6 +49,9 @@ class WechatSettings:
     app_secret: str | None = None
     aes_key: str | None = None
     api_url: str | None = None
+    # Answer WeChat within this many ms; a slower handler's reply goes through the outbox.
+    reply_budget_ms: int = 4000
+    template_id: str | None = None  # template messages outside the 48-hour window
 
     @property
     def enabled(self) -> bool:
@@ -166,6 +169,12 @@ def load_settings(
         raise SettingsError(
             f"{PREFIX}TELEGRAM_WEBHOOK_URL is set: {PREFIX}TELEGRAM_WEBHOOK_SECRET is required too"
         )
+    aes_key = _opt(env, "WECHAT_AES_KEY")
+    if aes_key and (len(aes_key) != 43 or not _opt(env, "WECHAT_APP_ID")):
+        raise SettingsError(
+            f"{PREFIX}WECHAT_AES_KEY must be the 43-character EncodingAESKey "
+            f"and needs {PREFIX}WECHAT_APP_ID (safe mode checks the AppID)"
+        )
     port = _int(env, "HTTP_PORT", 8080)
     if not 0 <= port <= 65535:
         raise SettingsError(f"{PREFIX}HTTP_PORT must be 0..65535, got {port}")
@@ -183,8 +192,10 @@ def load_settings(
             token=_opt(env, "WECHAT_TOKEN"),
             app_id=_opt(env, "WECHAT_APP_ID"),
             app_secret=_opt(env, "WECHAT_APP_SECRET"),
-            aes_key=_opt(env, "WECHAT_AES_KEY"),
+            aes_key=aes_key,
             api_url=_opt(env, "WECHAT_API_URL"),
+            reply_budget_ms=_int(env, "WECHAT_REPLY_BUDGET_MS", 4000),
+            template_id=_opt(env, "WECHAT_TEMPLATE_ID"),
         ),
         http=HttpSettings(host=_opt(env, "HTTP_HOST") or "127.0.0.1", port=port),
         limits=LimitSettings(

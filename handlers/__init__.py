@@ -5,7 +5,9 @@ it takes whatever free text nobody else wanted."""
 from handlers import (
     admin,
     broadcast,
+    connect,
     info,
+    location,
     policy,
     prices,
     profile,
@@ -29,6 +31,8 @@ ROUTERS = (
     info.router,
     prices.router,
     broadcast.router,
+    connect.router,
+    location.router,
     policy.router,
 )
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 
-from matplotlib.figure import Figure
-
 MAX_LINES = 8
 
 
@@ -34,6 +32,8 @@ def render_png(
     counties: Sequence[str],
 ) -> bytes:
     """Rates in percent per period; ``expected`` is each county's liaison count."""
+    from matplotlib.figure import Figure  # ~0.4 s to import: only when a chart is drawn
+
     figure = Figure(figsize=(8, 4.5), dpi=100)
     axes = figure.subplots()
     xs = list(range(len(periods)))

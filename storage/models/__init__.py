@@ -11,6 +11,7 @@ from storage.models.inbox import InboxItem, InboxStatus
 from storage.models.info_item import InfoItem, InfoItemStatus
 from storage.models.invite import Invite
 from storage.models.job_run import JobRun
+from storage.models.link_code import LinkCode
 from storage.models.order import Order, OrderKind, OrderStatus
 from storage.models.outbox import Blob, OutboxMessage, OutboxStatus, Priority
 from storage.models.person import Person
@@ -45,6 +46,7 @@ __all__ = [
     "InfoItemStatus",
     "Invite",
     "JobRun",
+    "LinkCode",
     "Order",
     "OrderKind",
     "OrderStatus",

@@ -14,6 +14,7 @@ from storage.repositories.inbox import InboxRepository
 from storage.repositories.info_items import InfoItemRepository
 from storage.repositories.invites import InviteRepository, Redeemed, RedeemOutcome
 from storage.repositories.jobs import JobRunRepository
+from storage.repositories.links import LinkCodeRepository
 from storage.repositories.orders import OrderRepository, OrderTotals
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PeopleRepository
@@ -38,6 +39,7 @@ class Repositories:
     people: PeopleRepository
     jobs: JobRunRepository
     inbox: InboxRepository
+    links: LinkCodeRepository
     orders: OrderRepository
     subscriptions: SubscriptionRepository
     info_items: InfoItemRepository
@@ -60,6 +62,7 @@ class Repositories:
             people=PeopleRepository(session, pii),
             jobs=JobRunRepository(session),
             inbox=InboxRepository(session),
+            links=LinkCodeRepository(session),
             orders=OrderRepository(session),
             subscriptions=SubscriptionRepository(session),
             info_items=InfoItemRepository(session),
@@ -79,6 +82,7 @@ __all__ = [
     "InfoItemRepository",
     "InviteRepository",
     "JobRunRepository",
+    "LinkCodeRepository",
     "Member",
     "OrderRepository",
     "OrderTotals",

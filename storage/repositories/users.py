@@ -102,6 +102,12 @@ class UserRepository:
             .values(unreachable_at=now)
         )
 
+    async def identity(self, channel: str, external_id: str) -> Identity | None:
+        stmt = select(Identity).where(
+            Identity.channel == channel, Identity.external_id == external_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def identities(self, user_id: int) -> list[Identity]:
         stmt = select(Identity).where(Identity.user_id == user_id).order_by(Identity.id)
         return list((await self.session.execute(stmt)).scalars())

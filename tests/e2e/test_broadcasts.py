@@ -5,6 +5,7 @@ crash half-way, two fan-outs at once) and the progress shown by /broadcasts."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import timedelta
 
 from sqlalchemy import func, insert, select
@@ -310,13 +311,24 @@ async def test_cli_shows_a_broadcasts_progress_bar(core, database_url, tmp_path)
     missing = await asyncio.to_thread(cli, ["broadcast", "status", "999"], env, tmp_path)
     assert missing.returncode == 2 and "no broadcast 999" in missing.stderr
     args = ["broadcast", "status", str(broadcast_id), "--watch", "--interval", "0.2"]
-    watching = asyncio.create_task(asyncio.to_thread(cli, args, env, tmp_path))
-    await asyncio.sleep(1.5)
-    assert not watching.done()
+    watching = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        *args,
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert watching.stdout is not None
+    # Wait for its first drawing (however slowly it starts), then let the broadcast finish.
+    first = (await asyncio.wait_for(watching.stdout.readline(), 60)).decode()
+    assert watching.returncode is None
     await deliver_all(core, Recorder())
-    watched = await asyncio.wait_for(watching, 30)
-    lines = watched.stdout.strip().splitlines()
-    assert watched.returncode == 0 and len(lines) >= 2
+    rest, _ = await asyncio.wait_for(watching.communicate(), 30)
+    lines = [first.strip(), *rest.decode().strip().splitlines()]
+    assert watching.returncode == 0 and len(lines) >= 2
     assert "60%" in lines[0] and lines[-1].startswith("[" + "#" * 30 + "] 100%")
 
 
