@@ -68,7 +68,7 @@ class CunzhanApp:
         if settings.telegram.enabled:
             from bot.channels.telegram import TelegramChannel
 
-            self.channels.append(TelegramChannel(settings.telegram))
+            self.channels.append(TelegramChannel(settings.telegram, self.db, self.clock))
         self.delivery = DeliveryWorker(self.db, {c.name: c for c in self.channels}, self.clock)
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None

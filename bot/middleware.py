@@ -39,6 +39,8 @@ class Turn:
     handler: str = "-"
     outcome: str = "ok"
     error_id: str | None = None
+    inbox_id: int | None = None  # the inbox row this message came from, marked in its transaction
+    inbox_done: bool = False
 
     def render(self, replies: list[Reply]) -> list[Rendered]:
         return [self.renderer.present(r, user_id=self.user_id) for r in replies]
