@@ -14,6 +14,7 @@ from storage.repositories.invites import InviteRepository, Redeemed, RedeemOutco
 from storage.repositories.jobs import JobRunRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PeopleRepository
+from storage.repositories.privacy import PrivacyRepository
 from storage.repositories.users import UserRepository
 
 
@@ -30,6 +31,7 @@ class Repositories:
     people: PeopleRepository
     jobs: JobRunRepository
     inbox: InboxRepository
+    privacy: PrivacyRepository
 
     @classmethod
     def on(cls, session: AsyncSession, pii: PiiCipher | None = None) -> Repositories:
@@ -44,6 +46,7 @@ class Repositories:
             people=PeopleRepository(session, pii),
             jobs=JobRunRepository(session),
             inbox=InboxRepository(session),
+            privacy=PrivacyRepository(session),
         )
 
 
@@ -55,6 +58,7 @@ __all__ = [
     "JobRunRepository",
     "OutboxRepository",
     "PeopleRepository",
+    "PrivacyRepository",
     "RedeemOutcome",
     "Redeemed",
     "Repositories",
