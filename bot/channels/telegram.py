@@ -41,7 +41,7 @@ from bot.channels.base import (
 from bot.channels.telegram_request import AiohttpRequest
 from bot.clock import Clock, SystemClock
 from bot.messages import ContentKind, Incoming, Location, Rendered, Sender, from_json
-from bot.parsing import clean_text, split_command
+from bot.parsing import clean_name, clean_text, split_command
 from bot.settings import TelegramSettings
 from storage.db import Database
 from storage.models import InboxStatus
@@ -88,7 +88,7 @@ def to_incoming(update: Update) -> Incoming | None:
     chat = update.effective_chat
     if user is None or chat is None or chat.type != ChatType.PRIVATE or user.is_bot:
         return None
-    sender = Sender("telegram", str(user.id), user.full_name or "")
+    sender = Sender("telegram", str(user.id), clean_name(user.full_name or ""))
     if update.callback_query is not None:
         when = datetime.now(UTC)
         return Incoming(
