@@ -58,9 +58,11 @@ REPLAY_PAGE = 500
 REPLY_RETRIES = 2
 REPLY_RETRY_CAP_S = 10.0
 STOP_GRACE_S = 10.0
-UPKEEP_EVERY_S = 2.0
+UPKEEP_EVERY_S = 5.0
+REPLIED_BATCH_S = 0.1  # sent replies are recorded in batches this far apart
 PURGE_EVERY_S = 3600.0
 KEEP_HANDLED = timedelta(hours=48)  # Telegram redelivers an update for at most 24 h
+KEEP_ROWS = 50_000  # never purged, whatever the clock says (it may have jumped forward)
 
 
 def api_urls(api_url: str | None) -> tuple[str, str]:
@@ -174,6 +176,7 @@ class TelegramChannel:
         self._slots = asyncio.Semaphore(max(1, settings.concurrent_updates))
         self._handling: set[asyncio.Task[None]] = set()
         self._replied: list[int] = []  # inbox rows whose replies went out, not yet recorded
+        self._replied_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._last_purge = 0.0
@@ -410,6 +413,7 @@ class TelegramChannel:
                     extra={"status": result.status.value, "error": result.error},
                 )
         self._replied.append(item_id)
+        self._replied_event.set()
 
     async def _resend_unsent(self) -> None:
         """Replies of rows handled just before a crash, which may not have gone out."""
@@ -440,19 +444,24 @@ class TelegramChannel:
             raise
 
     async def _maintain(self) -> None:
-        """Records sent replies when traffic is quiet; forgets handled updates after 48 h."""
+        """Records sent replies soon after they went out (a crash before that resends them);
+        forgets handled updates after 48 h."""
         while True:
-            await asyncio.sleep(UPKEEP_EVERY_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._replied_event.wait(), UPKEEP_EVERY_S)
+            self._replied_event.clear()
+            await asyncio.sleep(REPLIED_BATCH_S)
             try:
                 await self._flush_replied()
                 if time.monotonic() - self._last_purge > PURGE_EVERY_S:
                     self._last_purge = time.monotonic()
                     async with self.db.transaction() as session:
                         await InboxRepository(session).purge(
-                            handled_before=self.clock.now() - KEEP_HANDLED
+                            handled_before=self.clock.now() - KEEP_HANDLED, keep_last=KEEP_ROWS
                         )
             except Exception as exc:
                 log.warning("inbox upkeep failed", extra={"error": type(exc).__name__})
+                await asyncio.sleep(1.0)
 
     async def send(self, address: str, rendered: Rendered) -> DeliveryResult:
         bot = self.application.bot

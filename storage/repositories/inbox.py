@@ -141,12 +141,18 @@ class InboxRepository:
             )
         )
 
-    async def purge(self, *, handled_before: datetime) -> int:
-        """Forget handled updates older than any platform would redeliver (Telegram: 24 h)."""
+    async def purge(self, *, handled_before: datetime, keep_last: int = 0) -> int:
+        """Forget handled updates older than any platform would redeliver (Telegram: 24 h),
+        except the newest ``keep_last`` rows: a clock that jumped forward must not make
+        just-handled updates look old enough to forget (a redelivery would be handled again)."""
+        newest = await self.session.scalar(select(func.max(InboxItem.id)))
+        if newest is None:
+            return 0
         result = await self.session.execute(
             delete(InboxItem).where(
                 InboxItem.status != InboxStatus.RECEIVED.value,
                 InboxItem.received_at < handled_before,
+                InboxItem.id <= newest - keep_last,
             )
         )
         return result.rowcount or 0
