@@ -448,7 +448,8 @@ class TelegramChannel:
         forgets handled updates after 48 h."""
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._replied_event.wait(), UPKEEP_EVERY_S)
+                async with asyncio.timeout(UPKEEP_EVERY_S):
+                    await self._replied_event.wait()
             self._replied_event.clear()
             await asyncio.sleep(REPLIED_BATCH_S)
             try:
