@@ -179,7 +179,7 @@ class TelegramChannel:
         self._replied_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
-        self._last_purge = 0.0
+        self._last_purge = float("-inf")
 
     @property
     def webhook_path(self) -> str | None:
@@ -232,6 +232,22 @@ class TelegramChannel:
     # -- receiving -------------------------------------------------------------------------
     async def _run(self) -> None:
         """At start-up: finish what a crash interrupted, then poll (unless on a webhook)."""
+        failures = 0
+        while True:
+            try:
+                await self._recover()
+                break
+            except Exception as exc:  # a locked or unreachable database: try again
+                failures += 1
+                log.warning("inbox recovery failed", extra={"error": type(exc).__name__})
+                await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
+        if not self.settings.webhook_url:
+            await self._poll()
+
+    async def _recover(self) -> None:
+        """Forget old handled rows, resend unsent replies, hand out unhandled rows again (a
+        row handed out twice is still handled once: the dispatcher claims it)."""
+        await self._purge()
         await self._resend_unsent()
         after_id = 0
         while True:
@@ -241,15 +257,13 @@ class TelegramChannel:
                 )
                 page = [(row.id, row.payload) for row in rows]
             if not page:
-                break
+                return
             if after_id == 0:
                 log.info("replaying unhandled updates", extra={"first_page": len(page)})
             for item_id, payload in page:
                 await self._slots.acquire()
                 self._spawn(item_id, payload, holds_slot=True)
             after_id = page[-1][0]
-        if not self.settings.webhook_url:
-            await self._poll()
 
     async def _poll(self) -> None:
         offset: int | None = None
@@ -443,6 +457,13 @@ class TelegramChannel:
             self._replied.extend(replied)
             raise
 
+    async def _purge(self) -> None:
+        self._last_purge = time.monotonic()
+        async with self.db.transaction() as session:
+            await InboxRepository(session).purge(
+                handled_before=self.clock.now() - KEEP_HANDLED, keep_last=KEEP_ROWS
+            )
+
     async def _maintain(self) -> None:
         """Records sent replies soon after they went out (a crash before that resends them);
         forgets handled updates after 48 h."""
@@ -455,11 +476,7 @@ class TelegramChannel:
             try:
                 await self._flush_replied()
                 if time.monotonic() - self._last_purge > PURGE_EVERY_S:
-                    self._last_purge = time.monotonic()
-                    async with self.db.transaction() as session:
-                        await InboxRepository(session).purge(
-                            handled_before=self.clock.now() - KEEP_HANDLED, keep_last=KEEP_ROWS
-                        )
+                    await self._purge()
             except Exception as exc:
                 log.warning("inbox upkeep failed", extra={"error": type(exc).__name__})
                 await asyncio.sleep(1.0)
