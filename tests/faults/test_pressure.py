@@ -57,10 +57,13 @@ async def test_write_lock_held_ten_seconds_by_another_process(fake, bots, databa
     chats = list(range(601, 606))
     for chat in chats:
         fake.inject_message(chat, "/help")
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{proc.base_url}/api/message", json={"text": "/start"}) as res:
-            assert res.status == 200
-            web_reply = (await res.json())["replies"][0]["text"]
+    url = f"{proc.base_url}/api/message"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json={"text": "/start"}) as res,
+    ):
+        assert res.status == 200
+        web_reply = (await res.json())["replies"][0]["text"]
     assert "欢迎" in web_reply or web_reply == BUSY
     for chat in chats:
         await fake.wait_for_sent(1, chat_id=chat, timeout=30)
