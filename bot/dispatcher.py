@@ -99,12 +99,19 @@ class Dispatcher:
                 await InboxRepository(session).claim(
                     turn.inbox_id, now=self.services.clock.now(), status=status
                 )
-        except Exception:
+        except Exception as exc:
             # Left as received: the next start-up handles it again.
-            log.warning("inbox row not settled", extra={"inbox_id": turn.inbox_id}, exc_info=True)
+            log.warning(
+                "inbox row not settled",
+                extra={"inbox_id": turn.inbox_id, "error": type(exc).__name__},
+            )
 
     async def _in_transaction(self, turn: Turn) -> list[Rendered]:
-        rendered = await self._transaction(turn)
+        try:
+            rendered = await self._transaction(turn)
+        except _AlreadyHandled:
+            turn.handler, turn.outcome, turn.inbox_done = "inbox.duplicate", "duplicate", True
+            return []
         turn.inbox_done = turn.inbox_id is not None  # committed with the message
         return rendered
 
@@ -113,9 +120,6 @@ class Dispatcher:
         now = self.services.clock.now()
         async with self.db.transaction() as session:
             repos = Repositories.on(session, self.services.pii)
-            if turn.inbox_id is not None and not await repos.inbox.claim(turn.inbox_id, now=now):
-                turn.handler, turn.outcome = "inbox.duplicate", "duplicate"
-                return []
             sender = incoming.sender
             found = await repos.users.with_dialog(sender.channel, sender.external_id)
             if found is not None:
@@ -140,8 +144,12 @@ class Dispatcher:
             replies = await self._route(turn, ctx)
             # Rendered before commit: a reply that cannot be said undoes what it reports.
             rendered = turn.render(replies)
-            if turn.inbox_id is not None and rendered:
-                await repos.inbox.keep_replies(turn.inbox_id, [as_json(r) for r in rendered])
+            if turn.inbox_id is not None:
+                # Claimed last, in the same transaction: if another delivery of this update
+                # was handled first, everything this one did is rolled back.
+                kept = [as_json(r) for r in rendered]
+                if not await repos.inbox.claim(turn.inbox_id, now=now, replies=kept):
+                    raise _AlreadyHandled
             return rendered
 
     async def _route(self, turn: Turn, ctx: Context) -> list[Reply]:
@@ -198,6 +206,10 @@ class Dispatcher:
             if reminder is not None:
                 replies = [*replies, reminder]
         return replies
+
+
+class _AlreadyHandled(Exception):
+    """Another delivery of the same update was handled first: roll this one back."""
 
 
 def _seen(identity: Identity, now: datetime) -> None:

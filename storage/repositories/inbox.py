@@ -59,13 +59,26 @@ class InboxRepository:
         return {key: item_id for key, item_id in (await self.session.execute(stmt)).all()}
 
     async def claim(
-        self, item_id: int, *, now: datetime, status: InboxStatus = InboxStatus.HANDLED
+        self,
+        item_id: int,
+        *,
+        now: datetime,
+        status: InboxStatus = InboxStatus.HANDLED,
+        replies: Sequence[dict[str, Any]] | None = None,
     ) -> bool:
-        """Mark a received row ``status``; False when it was handled already (do nothing)."""
+        """Mark a received row ``status`` (keeping its rendered replies until
+        ``replies_sent``); False when it was handled already, and then nothing changes."""
+        values: dict[str, Any] = {
+            "status": status.value,
+            "handled_at": now,
+            "attempts": InboxItem.attempts + 1,
+        }
+        if replies:
+            values["replies"] = list(replies)
         result = await self.session.execute(
             update(InboxItem)
             .where(InboxItem.id == item_id, InboxItem.status == InboxStatus.RECEIVED.value)
-            .values(status=status.value, handled_at=now, attempts=InboxItem.attempts + 1)
+            .values(**values)
         )
         return bool(result.rowcount)
 
