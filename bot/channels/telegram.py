@@ -404,8 +404,8 @@ class TelegramChannel:
         if update.callback_query is not None:
             try:
                 await update.callback_query.answer()
-            except (BadRequest, NetworkError):
-                log.info("callback answer failed", exc_info=True)
+            except (BadRequest, NetworkError) as exc:  # too old after a restart: still handled
+                log.info("callback answer failed", extra={"error": str(exc)})
         assert self._on_incoming is not None
         rendered = await self._on_incoming(incoming, inbox_id=item_id)
         if rendered:
