@@ -349,6 +349,8 @@ class TelegramChannel:
         if not expected or not hmac.compare_digest(given, expected):
             log.warning("webhook refused: bad secret", extra={"remote": request.remote})
             return web.Response(status=403)
+        if self._on_incoming is None or self._stopping:
+            return web.Response(status=503)  # not started yet, or stopping: Telegram retries
         if request.content_length is not None and request.content_length > MAX_WEBHOOK_BODY:
             return web.Response(status=413)
         try:

@@ -149,3 +149,28 @@ async def test_start_up_handles_what_a_crash_left_in_the_inbox(
         assert await inbox_counts(app) == {InboxStatus.HANDLED.value: 2}
     finally:
         await app.stop()
+
+
+async def test_webhook_before_start_is_not_acknowledged(database_url, settings_for) -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from bot.channels.telegram import SECRET_HEADER, TelegramChannel
+    from storage.db import Database
+
+    settings = settings_for(
+        database_url,
+        CUNZHAN_TELEGRAM_TOKEN=TOKEN,
+        CUNZHAN_TELEGRAM_WEBHOOK_URL="http://127.0.0.1:1/telegram/hook",
+        CUNZHAN_TELEGRAM_WEBHOOK_SECRET="hook-secret",
+    )
+    db = Database(database_url)
+    try:
+        channel = TelegramChannel(settings.telegram, db)
+        request = make_mocked_request(
+            "POST", "/telegram/hook", headers={SECRET_HEADER: "hook-secret"}
+        )
+        assert (await channel.webhook(request)).status == 503
+        async with db.transaction() as session:
+            assert await Repositories.on(session).inbox.counts() == {}
+    finally:
+        await db.dispose()
