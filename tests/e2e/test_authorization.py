@@ -85,3 +85,47 @@ async def test_forged_callback_over_telegram(fake, telegram_app) -> None:
     sent = await fake.wait_for_sent(3, chat_id=401)
     assert all(FORGED in m.text for m in sent[1:])
     assert len(fake.callback_answers) == 2  # every press is answered, even refused ones
+
+
+async def test_a_privileged_form_stops_when_the_role_is_taken_away(
+    database_url, settings_for, clock
+) -> None:
+    from bot.app import CunzhanApp
+    from bot.dialogs import Form, Step
+    from bot.messages import Reply
+    from bot.router import Router
+    from handlers import ROUTERS
+    from storage.models import Role
+
+    completed: list[dict] = []
+
+    async def finish(ctx, answers):
+        completed.append(answers)
+        return [Reply("system/empty")]
+
+    secret = Router("secret")
+    secret.form(
+        Form(
+            name="secret_form",
+            title="form_profile",
+            steps=(Step("word", "forms/profile/ask_display_name", lambda t, c, a: t),),
+            on_complete=finish,
+            roles=frozenset({Role.ADMIN}),
+        )
+    )
+
+    @secret.command("secret", roles=(Role.ADMIN,))
+    async def start_secret(msg, ctx):
+        return await ctx.start_form("secret_form")
+
+    app = CunzhanApp(settings_for(database_url), clock=clock, routers=(secret, *ROUTERS))
+    try:
+        chat = await admin_chat(app, "admin", user="formadmin")
+        assert "称呼" in joined(await chat.say("/secret"))
+        async with app.db.transaction() as session:
+            await session.execute(update(User).values(role="household"))
+        assert FORBIDDEN in joined(await chat.say("机密"))
+        assert completed == []
+        assert "称呼" not in joined(await chat.say("再试"))  # the form is gone
+    finally:
+        await app.db.dispose()
