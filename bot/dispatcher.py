@@ -70,10 +70,11 @@ class Dispatcher:
         for middleware in reversed(self.middleware):
             chain = partial(middleware, call_next=chain)
         try:
-            return await chain(turn)
-        finally:
+            rendered = await chain(turn)
             if turn.inbox_id is not None and not turn.inbox_done:
-                await self._settle_inbox(turn)
+                await self._settle_inbox(turn)  # not when cancelled: that is rolled back
+            return rendered
+        finally:
             log.info(
                 "turn",
                 extra={

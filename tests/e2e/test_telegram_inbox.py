@@ -174,3 +174,35 @@ async def test_webhook_before_start_is_not_acknowledged(database_url, settings_f
             assert await Repositories.on(session).inbox.counts() == {}
     finally:
         await db.dispose()
+
+
+async def test_a_cancelled_turn_leaves_its_row_to_the_next_start(
+    database_url, settings_for, clock
+) -> None:
+    from bot.messages import Reply
+    from bot.router import Router
+    from tests.factories import incoming
+
+    entered = asyncio.Event()
+    slow = Router("slow")
+
+    @slow.command("slow")
+    async def slow_handler(msg, ctx):
+        entered.set()
+        await asyncio.sleep(30)
+        return [Reply("system/empty")]
+
+    app = CunzhanApp(settings_for(database_url), clock=clock, routers=(slow,))
+    try:
+        async with app.db.transaction() as session:
+            row = await Repositories.on(session).inbox.add("telegram", "1", {}, clock.now())
+        task = asyncio.create_task(app.dispatcher.handle(incoming("/slow"), inbox_id=row))
+        await entered.wait()
+        task.cancel()  # the process is stopping
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await inbox_counts(app) == {InboxStatus.RECEIVED.value: 1}
+        await app.dispatcher.handle(incoming("/help"), inbox_id=row)
+        assert await inbox_counts(app) == {InboxStatus.HANDLED.value: 1}
+    finally:
+        await app.db.dispose()
