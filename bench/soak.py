@@ -28,13 +28,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.settings import normalise_database_url  # noqa: E402
 from storage import migrate  # noqa: E402
+from storage.base import Base  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import InboxItem, Invite, OutboxMessage  # noqa: E402
 from tests.conftest import TOKEN, issue_invite, make_env  # noqa: E402
@@ -56,11 +58,23 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+async def empty_tables(db: Database) -> None:
+    """A soak counts every row: it starts from empty tables (``--database-url`` is scratch)."""
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "alembic_version"]
+    async with db.engine.begin() as conn:
+        if db.is_sqlite:
+            for table in tables:
+                await conn.execute(text(f'DELETE FROM "{table}"'))
+        else:
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
 class Soak:
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         self.args = args
         self.workdir = workdir
-        self.database_url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'soak.sqlite3'}"
+        default = f"sqlite+aiosqlite:///{workdir / 'soak.sqlite3'}"
+        self.database_url = normalise_database_url(args.database_url or default)
         self.rng = random.Random(args.seed)
         self.injected: list[int] = []
         self.invites_asked = 0
@@ -116,6 +130,7 @@ class Soak:
     async def run(self) -> dict[str, Any]:
         db = Database(self.database_url)
         await migrate.upgrade(db)
+        await empty_tables(db)
         await db.dispose()
         async with FakeTelegramServer(TOKEN, strict=False) as fake:
             await self.start_bot(fake)
@@ -183,7 +198,7 @@ class Soak:
                 )
         finally:
             await db.dispose()
-        handled_keys = {key for key, status in rows if status == "handled"}
+        handled_keys = {key.split(":")[0] for key, status in rows if status == "handled"}
         lost_updates = [u for u in self.injected if str(u) not in handled_keys]
         invites = int(invites or 0)
         lines = [json.loads(line) for line in self.logs if line.startswith("{")]
@@ -225,7 +240,9 @@ def main() -> None:
     parser.add_argument("--burst-lead", type=float, default=0.2, help="seconds from burst to kill")
     parser.add_argument("--households", type=int, default=500)
     parser.add_argument("--admins", type=int, default=10)
-    parser.add_argument("--database-url", help="default: a new SQLite file")
+    parser.add_argument(
+        "--database-url", help="a scratch database, emptied first (default: a new SQLite file)"
+    )
     parser.add_argument("--seed", type=int, default=9)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cunzhan-soak-") as tmp:

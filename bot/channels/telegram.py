@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import json
 import logging
@@ -62,6 +63,7 @@ UPKEEP_EVERY_S = 5.0
 REPLIED_BATCH_S = 0.1  # sent replies are recorded in batches this far apart
 PURGE_EVERY_S = 3600.0
 KEEP_HANDLED = timedelta(hours=48)  # Telegram redelivers an update for at most 24 h
+KEY_DIGEST_CHARS = 16
 KEEP_ROWS = 50_000  # never purged, whatever the clock says (it may have jumped forward)
 
 
@@ -73,6 +75,15 @@ def api_urls(api_url: str | None) -> tuple[str, str]:
     if root.endswith("/bot"):
         root = root[: -len("/bot")]
     return f"{root}/bot", f"{root}/file/bot"
+
+
+def inbox_key(update: dict[str, Any]) -> str:
+    """``update_id`` plus a digest of the update: a redelivery (the same update, byte for byte
+    the same JSON) is recognised, while an id Telegram hands out again (it restarts ids at
+    random after a week without updates) for a different update is not mistaken for it."""
+    canonical = json.dumps(update, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:KEY_DIGEST_CHARS]
+    return f"{update['update_id']}:{digest}"
 
 
 def keyboard(rendered: Rendered) -> InlineKeyboardMarkup | None:
@@ -332,14 +343,15 @@ class TelegramChannel:
         try:
             async with self.db.transaction() as session:
                 inbox = InboxRepository(session)
+                keys = [inbox_key(u) for u in batch]
                 ids = await inbox.add_many(
-                    self.name, [(str(u["update_id"]), u) for u in batch], self.clock.now()
+                    self.name, list(zip(keys, batch, strict=True)), self.clock.now()
                 )
                 await inbox.replies_sent(replied)
         except BaseException:
             self._replied.extend(replied)
             raise
-        return [(ids[str(u["update_id"])], u) for u in batch if str(u["update_id"]) in ids]
+        return [(ids[k], u) for k, u in zip(keys, batch, strict=True) if k in ids]
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Telegram's POST: refused unless it carries the configured secret header; answered

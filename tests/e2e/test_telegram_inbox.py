@@ -81,17 +81,22 @@ async def test_redelivered_update_is_handled_once_by_update_id(
     fake, database_url, settings_for
 ) -> None:
     app, _ = await webhook_app(fake, database_url, settings_for)
+    start, help_ = message_update(1000, 91, "/start"), message_update(5, 91, "/help")
     try:
-        assert await fake.post_update_to_webhook(message_update(1000, 91, "/start")) == 200
-        assert await fake.post_update_to_webhook(message_update(1000, 91, "/start")) == 200
+        assert await fake.post_update_to_webhook(start) == 200
+        assert await fake.post_update_to_webhook(start) == 200
         await fake.wait_for_sent(1, chat_id=91)
         # a lower id than any seen is still new (Telegram restarts ids after a quiet week)
-        assert await fake.post_update_to_webhook(message_update(5, 91, "/help")) == 200
+        assert await fake.post_update_to_webhook(help_) == 200
         await fake.wait_for_sent(2, chat_id=91)
-        assert await fake.post_update_to_webhook(message_update(5, 91, "/help")) == 200
+        assert await fake.post_update_to_webhook(help_) == 200
         await asyncio.sleep(0.5)
         assert len(fake.messages_to(91)) == 2
-        assert await inbox_counts(app) == {InboxStatus.HANDLED.value: 2}
+        # the same id handed out again for another update is that other update
+        assert await fake.post_update_to_webhook(message_update(5, 91, "/me")) == 200
+        [*_, me] = await fake.wait_for_sent(3, chat_id=91)
+        assert "身份" in me.text
+        assert await inbox_counts(app) == {InboxStatus.HANDLED.value: 3}
     finally:
         await app.stop()
 
@@ -103,12 +108,13 @@ async def test_webhook_is_not_acknowledged_when_the_inbox_cannot_commit(
         pytest.skip("PostgreSQL waits for the lock instead of reporting it")
     monkeypatch.setattr(storage.db, "SQLITE_BUSY_TIMEOUT_MS", 200)
     app, _ = await webhook_app(fake, database_url, settings_for)
+    update = message_update(7, 92, "/start")
     try:
         async with write_lock(database_url):
-            status = await fake.post_update_to_webhook(message_update(7, 92, "/start"))
+            status = await fake.post_update_to_webhook(update)
         assert status == 503
         assert fake.messages_to(92) == []
-        assert await fake.post_update_to_webhook(message_update(7, 92, "/start")) == 200
+        assert await fake.post_update_to_webhook(update) == 200
         await fake.wait_for_sent(1, chat_id=92)
     finally:
         await app.stop()
