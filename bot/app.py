@@ -19,7 +19,7 @@ from bot.dispatcher import Dispatcher
 from bot.notify import Notifier
 from bot.render import Renderer, build_environment
 from bot.router import Catalog, Router
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.tokens import OptionSigner
 from content.policy.build import load_engine
 from content.regions import Gazetteer
@@ -27,8 +27,9 @@ from scheduler.delivery import DeliveryWorker
 from scheduler.fanout import Fanout
 from scheduler.setup import SchedulerService, build_runtime
 from storage import migrate
-from storage.crypto import PiiCipher
+from storage.crypto import PiiCipher, PiiKeyError
 from storage.db import Database
+from storage.repositories import PrivacyRepository
 
 log = logging.getLogger("cunzhan.app")
 
@@ -74,7 +75,7 @@ class CunzhanApp:
         if settings.telegram.enabled:
             from bot.channels.telegram import TelegramChannel
 
-            self.channels.append(TelegramChannel(settings.telegram))
+            self.channels.append(TelegramChannel(settings.telegram, self.db, self.clock))
         if settings.wechat.enabled:
             from bot.channels.wechat import WechatChannel
 
@@ -111,6 +112,7 @@ class CunzhanApp:
 
     async def start(self) -> None:
         await migrate.upgrade(self.db)
+        await self.check_personal_data_key()
         await self.scheduler.start()
         http = web.Application(client_max_size=MAX_HTTP_BODY)
         for channel in self.channels:
@@ -133,6 +135,25 @@ class CunzhanApp:
                 "database": self.db.engine.url.render_as_string(hide_password=True),
             },
         )
+
+    async def check_personal_data_key(self) -> None:
+        """Refuse to run when ID numbers are stored and CUNZHAN_SECRET_KEY is missing or is
+        not the key they were encrypted with (SettingsError names the problem)."""
+        async with self.db.transaction() as session:
+            sample = await PrivacyRepository(session).id_number_sample()
+        if sample is None:
+            return
+        if not self.settings.secret_key_configured:
+            raise SettingsError(
+                "ID-card numbers are stored: set CUNZHAN_SECRET_KEY to the key they were "
+                "encrypted with"
+            )
+        try:
+            self.pii.decrypt(sample)
+        except PiiKeyError:
+            raise SettingsError(
+                "CUNZHAN_SECRET_KEY does not open the stored ID-card numbers"
+            ) from None
 
     async def stop(self) -> None:
         await self.scheduler.stop()

@@ -141,7 +141,13 @@ async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
 async def _run(settings: Settings) -> int:
     from bot.app import CunzhanApp
 
-    await CunzhanApp(settings).run_until_stopped()
+    app = CunzhanApp(settings)
+    try:
+        await app.run_until_stopped()
+    except SettingsError as exc:
+        await app.db.dispose()
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.context import Context
 from bot.messages import Option, Reply
-from storage.models import DialogState
+from storage.models import DialogState, Role
 
 CANCEL_WORDS = frozenset({"取消", "退出", "cancel"})
 BACK_WORDS = frozenset({"返回", "上一步", "back"})
@@ -68,6 +68,9 @@ class Form:
     steps: tuple[Step, ...]
     on_complete: Completion
     data: dict[str, Any] = field(default_factory=dict)
+    # Who may fill it in, checked again at every answer (a role taken away mid-form stops
+    # it); None: anyone who could start it.
+    roles: frozenset[Role] | None = None
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -153,6 +156,10 @@ class FormEngine:
 
     # -- internals ------------------------------------------------------------------
     async def _answer(self, ctx: Context, form: Form, state: DialogState, raw: str) -> list[Reply]:
+        if form.roles is not None and ctx.role not in form.roles:
+            await ctx.repos.dialogs.clear(ctx.user.id)
+            ctx.dialog = None
+            return [Reply("system/forbidden")]
         step = form.steps[state.step]
         answers = dict(state.answers)
         word = raw.strip().lower()

@@ -11,7 +11,7 @@ from functools import partial
 
 from bot.context import Context, Services
 from bot.dialogs import OPTION_PREFIX
-from bot.messages import ContentKind, Incoming, Rendered, Reply
+from bot.messages import ContentKind, Incoming, Rendered, Reply, as_json
 from bot.middleware import (
     LAST_SEEN_RESOLUTION,
     FloodLimit,
@@ -25,8 +25,8 @@ from bot.middleware import (
 from bot.render import Renderer
 from bot.router import Resolved, as_command, is_cancel
 from storage.db import Database
-from storage.models import Identity
-from storage.repositories import Repositories
+from storage.models import Identity, InboxStatus
+from storage.repositories import InboxRepository, Repositories
 
 log = logging.getLogger("cunzhan.turn")
 
@@ -61,13 +61,19 @@ class Dispatcher:
             )
         )
 
-    async def handle(self, incoming: Incoming) -> list[Rendered]:
-        turn = Turn(incoming=incoming, renderer=self.renderer)
+    async def handle(self, incoming: Incoming, *, inbox_id: int | None = None) -> list[Rendered]:
+        """``inbox_id``: the inbox row ``incoming`` was read from; it is marked handled in the
+        message's own transaction (or, when no transaction committed, right after), and a row
+        that is already handled is not handled again."""
+        turn = Turn(incoming=incoming, renderer=self.renderer, inbox_id=inbox_id)
         chain: Next = self._in_transaction
         for middleware in reversed(self.middleware):
             chain = partial(middleware, call_next=chain)
         try:
-            return await chain(turn)
+            rendered = await chain(turn)
+            if turn.inbox_id is not None and not turn.inbox_done:
+                await self._settle_inbox(turn)  # not when cancelled: that is rolled back
+            return rendered
         finally:
             log.info(
                 "turn",
@@ -83,7 +89,34 @@ class Dispatcher:
                 },
             )
 
+    async def _settle_inbox(self, turn: Turn) -> None:
+        """A message answered without a committed transaction (refused by a guard, or its
+        handler failed): its inbox row is closed so that a restart does not replay it."""
+        assert turn.inbox_id is not None
+        failed = turn.outcome in ("error", "busy")
+        status = InboxStatus.FAILED if failed else InboxStatus.HANDLED
+        try:
+            async with self.db.transaction() as session:
+                await InboxRepository(session).claim(
+                    turn.inbox_id, now=self.services.clock.now(), status=status
+                )
+        except Exception as exc:
+            # Left as received: the next start-up handles it again.
+            log.warning(
+                "inbox row not settled",
+                extra={"inbox_id": turn.inbox_id, "error": type(exc).__name__},
+            )
+
     async def _in_transaction(self, turn: Turn) -> list[Rendered]:
+        try:
+            rendered = await self._transaction(turn)
+        except _AlreadyHandled:
+            turn.handler, turn.outcome, turn.inbox_done = "inbox.duplicate", "duplicate", True
+            return []
+        turn.inbox_done = turn.inbox_id is not None  # committed with the message
+        return rendered
+
+    async def _transaction(self, turn: Turn) -> list[Rendered]:
         incoming = turn.incoming
         now = self.services.clock.now()
         async with self.db.transaction() as session:
@@ -111,7 +144,14 @@ class Dispatcher:
             )
             replies = await self._route(turn, ctx)
             # Rendered before commit: a reply that cannot be said undoes what it reports.
-            return turn.render(replies)
+            rendered = turn.render(replies)
+            if turn.inbox_id is not None:
+                # Claimed last, in the same transaction: if another delivery of this update
+                # was handled first, everything this one did is rolled back.
+                kept = [as_json(r) for r in rendered]
+                if not await repos.inbox.claim(turn.inbox_id, now=now, replies=kept):
+                    raise _AlreadyHandled
+            return rendered
 
     async def _route(self, turn: Turn, ctx: Context) -> list[Reply]:
         incoming = turn.incoming
@@ -171,6 +211,10 @@ class Dispatcher:
             if reminder is not None:
                 replies = [*replies, reminder]
         return replies
+
+
+class _AlreadyHandled(Exception):
+    """Another delivery of the same update was handled first: roll this one back."""
 
 
 def _seen(identity: Identity, now: datetime) -> None:

@@ -118,3 +118,18 @@ class Rendered:
 def reply(template: str, /, options: tuple[Option, ...] | list[Option] = (), **data: Any) -> Reply:
     """Shorthand used by handlers: ``reply("start/menu", options=..., role=...)``."""
     return Reply(template=template, data=data, options=tuple(options))
+
+
+def as_json(rendered: Rendered) -> dict[str, Any]:
+    """A rendered reply as JSON (kept in the inbox until sent); a file is named, not kept."""
+    return {
+        "text": rendered.text,
+        "options": [[o.label, o.token] for o in rendered.options],
+        "file": rendered.attachment.filename if rendered.attachment else None,
+    }
+
+
+def from_json(data: dict[str, Any]) -> Rendered:
+    """The reply ``as_json`` kept, without its file."""
+    options = tuple(RenderedOption(label, token) for label, token in data.get("options") or ())
+    return Rendered(text=str(data.get("text") or ""), options=options)

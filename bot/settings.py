@@ -103,6 +103,9 @@ class Settings:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     timezone: str = "Asia/Shanghai"
     secret_key: str = ""
+    # False when the key was generated beside the database rather than given in
+    # CUNZHAN_SECRET_KEY: such a key must never guard ID numbers (the app refuses to start).
+    secret_key_configured: bool = True
     log_level: str = "INFO"
     log_format: str = "json"
 
@@ -215,6 +218,7 @@ def load_settings(
         ),
         timezone=_opt(env, "TIMEZONE") or "Asia/Shanghai",
         secret_key=_secret_key(env, workdir),
+        secret_key_configured=_opt(env, "SECRET_KEY") is not None,
         log_level=(_opt(env, "LOG_LEVEL") or "INFO").upper(),
         log_format=_opt(env, "LOG_FORMAT") or "json",
     )

@@ -30,7 +30,7 @@ import os
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.channels.base import (
@@ -90,6 +90,14 @@ def rendered_from_row(row: OutboxMessage, attachment: Attachment | None = None) 
     return Rendered(text=row.text, options=options, attachment=attachment)
 
 
+@dataclass
+class _Turn:
+    """Rows for one person take turns (FIFO) so they arrive in the order they were claimed."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
 class DeliveryWorker:
     """Started by the composition root with the running channels; ``stop`` ends it."""
 
@@ -119,6 +127,7 @@ class DeliveryWorker:
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._rows: dict[int, OutboxMessage] = {}
         self._sending: set[int] = set()
+        self._address_turns: dict[tuple[str, str], _Turn] = {}
         self._outcomes: list[tuple[Outcome, OutboxMessage]] = []
         self._last_upkeep = 0.0
         # claim in batches of at least a quarter of the window (fewer, larger transactions)
@@ -231,7 +240,9 @@ class DeliveryWorker:
             self._rows[row.id] = row
             outside = row.id in held
             if outside and not self._reaches_outside_window(row.channel):
-                self._done(Outcome(row.id, OutboxStatus.HELD, error="outside reply window"), row)
+                hours = self.channels[row.channel].capabilities.reply_window_s or 0
+                error = f"outside the {hours / 3600:g}-hour reply window"
+                self._done(Outcome(row.id, OutboxStatus.HELD, error=error), row)
                 continue
             self._in_flight[row.id] = asyncio.create_task(self._deliver(row, outside=outside))
         return len(rows)
@@ -256,6 +267,20 @@ class DeliveryWorker:
         return isinstance(channel, OutsideWindowChannel) and channel.can_send_outside_window()
 
     async def _deliver(self, row: OutboxMessage, *, outside: bool = False) -> None:
+        """One row, after the rows claimed before it for the same person: a long answer's
+        pieces and a notice's follow-ups arrive in the order they were written."""
+        key = (row.channel, row.address)
+        turn = self._address_turns.setdefault(key, _Turn())
+        turn.users += 1
+        try:
+            async with turn.lock:
+                await self._deliver_one(row, outside=outside)
+        finally:
+            turn.users -= 1
+            if turn.users == 0:
+                del self._address_turns[key]
+
+    async def _deliver_one(self, row: OutboxMessage, *, outside: bool) -> None:
         limits = self.limits[row.channel]
         try:
             wait = limits.chat_wait(row.address)

@@ -15,8 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 class BotProcess:
     """One ``cunzhan run`` subprocess; ``start`` returns once its HTTP server listens."""
 
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], workdir: Path, *, extra_path: Path | None = None
+    ) -> None:
         self.env = {**os.environ, **env, "CUNZHAN_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"}
+        self.pythonpath = str(ROOT) if extra_path is None else f"{extra_path}{os.pathsep}{ROOT}"
         self.workdir = workdir
         self.proc: asyncio.subprocess.Process | None = None
         self.port: int | None = None
@@ -30,7 +33,7 @@ class BotProcess:
             "bot.cli",
             "run",
             cwd=self.workdir,
-            env={**self.env, "PYTHONPATH": str(ROOT)},
+            env={**self.env, "PYTHONPATH": self.pythonpath},
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )

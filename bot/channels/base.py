@@ -8,7 +8,7 @@ shutdown.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -17,7 +17,13 @@ from aiohttp import web
 
 from bot.messages import Incoming, Rendered
 
-OnIncoming = Callable[[Incoming], Awaitable[list[Rendered]]]
+
+class OnIncoming(Protocol):
+    """The dispatcher's ``handle``; ``inbox_id`` names the inbox row the message came from."""
+
+    def __call__(
+        self, incoming: Incoming, *, inbox_id: int | None = None
+    ) -> Awaitable[list[Rendered]]: ...
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,36 @@
 """The Telegram channel on python-telegram-bot: long polling, or a webhook on our server.
 
-Updates become ``Incoming``; rendered replies become ``send_message`` calls with
-inline keyboards. No Telegram object travels past this module.
+Every update is committed to the inbox before Telegram is told it arrived (see
+``TelegramChannel``). Updates become ``Incoming``; rendered replies become ``send_message``
+calls with inline keyboards. No Telegram object travels past this module.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import hmac
 import json
 import logging
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+import aiohttp
 from aiohttp import web
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import Application
 
 from bot.channels.base import (
     Capabilities,
@@ -27,9 +40,13 @@ from bot.channels.base import (
     split_text,
 )
 from bot.channels.telegram_request import AiohttpRequest
-from bot.messages import ContentKind, Incoming, Location, Rendered, Sender
-from bot.parsing import clean_text, split_command
+from bot.clock import Clock, SystemClock
+from bot.messages import ContentKind, Incoming, Location, Rendered, Sender, from_json
+from bot.parsing import clean_name, clean_text, split_command
 from bot.settings import TelegramSettings
+from storage.db import Database
+from storage.models import InboxStatus
+from storage.repositories import InboxRepository
 
 if TYPE_CHECKING:
     from telegram import Bot
@@ -39,6 +56,18 @@ log = logging.getLogger("cunzhan.telegram")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
 MAX_WEBHOOK_BODY = 1024 * 1024
+POLL_TIMEOUT = 25  # seconds a getUpdates long poll waits for news
+POLL_LIMIT = 100
+REPLAY_PAGE = 500
+REPLY_RETRIES = 2
+REPLY_RETRY_CAP_S = 10.0
+STOP_GRACE_S = 10.0
+UPKEEP_EVERY_S = 5.0
+REPLIED_BATCH_S = 0.1  # sent replies are recorded in batches this far apart
+PURGE_EVERY_S = 3600.0
+KEEP_HANDLED = timedelta(hours=48)  # Telegram redelivers an update for at most 24 h
+KEY_DIGEST_CHARS = 16
+KEEP_ROWS = 50_000  # never purged, whatever the clock says (it may have jumped forward)
 
 
 def api_urls(api_url: str | None) -> tuple[str, str]:
@@ -49,6 +78,15 @@ def api_urls(api_url: str | None) -> tuple[str, str]:
     if root.endswith("/bot"):
         root = root[: -len("/bot")]
     return f"{root}/bot", f"{root}/file/bot"
+
+
+def inbox_key(update: dict[str, Any]) -> str:
+    """``update_id`` plus a digest of the update: a redelivery (the same update, byte for byte
+    the same JSON) is recognised, while an id Telegram hands out again (it restarts ids at
+    random after a week without updates) for a different update is not mistaken for it."""
+    canonical = json.dumps(update, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:KEY_DIGEST_CHARS]
+    return f"{update['update_id']}:{digest}"
 
 
 def keyboard(rendered: Rendered) -> InlineKeyboardMarkup | None:
@@ -81,7 +119,7 @@ def to_incoming(update: Update) -> Incoming | None:
     chat = update.effective_chat
     if user is None or chat is None or chat.type != ChatType.PRIVATE or user.is_bot:
         return None
-    sender = Sender("telegram", str(user.id), user.full_name or "")
+    sender = Sender("telegram", str(user.id), clean_name(user.full_name or ""))
     if update.callback_query is not None:
         when = datetime.now(UTC)
         return Incoming(
@@ -129,34 +167,50 @@ def to_incoming(update: Update) -> Incoming | None:
 
 
 class TelegramChannel:
+    """Receives through the inbox (polling or webhook) and sends through python-telegram-bot.
+
+    Polling is cunzhan's own loop, not python-telegram-bot's Updater (which confirms a batch
+    to Telegram before its handlers ran): a batch is committed to the inbox first, and only
+    the next ``getUpdates`` (whose offset confirms it) comes after that commit. A webhook
+    POST is answered 200 only after its commit. Rows are handled from the inbox, once; what
+    a crash left unhandled, or handled with its replies unsent, is done again at start-up.
+    """
+
     name = "telegram"
     capabilities = Capabilities(
         buttons=True, max_text_chars=4096, messages_per_second=30.0, per_chat_per_second=1.0
     )
 
-    def __init__(self, settings: TelegramSettings) -> None:
+    def __init__(
+        self, settings: TelegramSettings, db: Database, clock: Clock | None = None
+    ) -> None:
         if not settings.token:
             raise ValueError("the Telegram channel needs CUNZHAN_TELEGRAM_TOKEN")
         self.settings = settings
+        self.db = db
+        self.clock = clock or SystemClock()
         self._on_incoming: OnIncoming | None = None
         base_url, base_file_url = api_urls(settings.api_url)
         pool = max(1, settings.connection_pool_size)
         self._request = AiohttpRequest(connection_pool_size=pool)
         self._send_url = f"{base_url}{settings.token}/sendMessage"
-        builder = (
+        self._poll_session: aiohttp.ClientSession | None = None
+        self.application: Application = (
             Application.builder()
             .token(settings.token)
             .base_url(base_url)
             .base_file_url(base_file_url)
             .request(self._request)
-            .get_updates_request(AiohttpRequest(connection_pool_size=1, read_timeout=40.0))
-            .concurrent_updates(max(1, settings.concurrent_updates))
+            .updater(None)
+            .build()
         )
-        if settings.webhook_url:
-            builder = builder.updater(None)
-        self.application: Application = builder.build()
-        self.application.add_handler(TypeHandler(Update, self._on_update))
-        self.application.add_error_handler(self._on_error)
+        self._slots = asyncio.Semaphore(max(1, settings.concurrent_updates))
+        self._handling: set[asyncio.Task[None]] = set()
+        self._replied: list[int] = []  # inbox rows whose replies went out, not yet recorded
+        self._replied_event = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._last_purge = float("-inf")
 
     @property
     def webhook_path(self) -> str | None:
@@ -170,72 +224,296 @@ class TelegramChannel:
 
     async def start(self, on_incoming: OnIncoming) -> None:
         self._on_incoming = on_incoming
-        app = self.application
-        await app.initialize()
-        await app.start()
+        self._stopping = False
+        await self.application.initialize()
+        self._poll_session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=POLL_TIMEOUT + 15, connect=10)
+        )
+        bot = self.application.bot
         if self.settings.webhook_url:
-            await app.bot.set_webhook(
+            await bot.set_webhook(
                 self.settings.webhook_url,
                 secret_token=self.settings.webhook_secret,
                 allowed_updates=ALLOWED_UPDATES,
             )
             log.info("telegram webhook set", extra={"path": self.webhook_path})
         else:
-            await app.bot.delete_webhook()
-            assert app.updater is not None
-            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0.0)
-            log.info("telegram polling started")
+            await bot.delete_webhook()
+        self._tasks.append(asyncio.create_task(self._run(), name="telegram-inbox"))
+        self._tasks.append(asyncio.create_task(self._maintain(), name="telegram-inbox-upkeep"))
 
     async def stop(self) -> None:
-        app = self.application
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        await app.shutdown()
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self._handling:
+            _, late = await asyncio.wait(set(self._handling), timeout=STOP_GRACE_S)
+            for task in late:
+                task.cancel()  # rolled back: still ``received``, handled at the next start
+            await asyncio.gather(*late, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self._flush_replied()
+        if self._poll_session is not None:
+            await self._poll_session.close()
+            self._poll_session = None
+        await self.application.shutdown()
+
+    # -- receiving -------------------------------------------------------------------------
+    async def _run(self) -> None:
+        """At start-up: finish what a crash interrupted, then poll (unless on a webhook)."""
+        failures = 0
+        while True:
+            try:
+                await self._recover()
+                break
+            except Exception as exc:  # a locked or unreachable database: try again
+                failures += 1
+                log.warning("inbox recovery failed", extra={"error": type(exc).__name__})
+                await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
+        if not self.settings.webhook_url:
+            await self._poll()
+
+    async def _recover(self) -> None:
+        """Forget old handled rows, resend unsent replies, hand out unhandled rows again (a
+        row handed out twice is still handled once: the dispatcher claims it)."""
+        await self._purge()
+        await self._resend_unsent()
+        after_id = 0
+        while True:
+            async with self.db.transaction() as session:
+                rows = await InboxRepository(session).unhandled(
+                    self.name, limit=REPLAY_PAGE, after_id=after_id
+                )
+                page = [(row.id, row.payload) for row in rows]
+            if not page:
+                return
+            if after_id == 0:
+                log.info("replaying unhandled updates", extra={"first_page": len(page)})
+            for item_id, payload in page:
+                await self._slots.acquire()
+                self._spawn(item_id, payload, holds_slot=True)
+            after_id = page[-1][0]
+
+    async def _poll(self) -> None:
+        offset: int | None = None
+        failures = 0
+        log.info("telegram polling started")
+        while not self._stopping:
+            try:
+                batch = await self._get_updates(offset)
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc.retry_after))
+                continue
+            except TimedOut:
+                continue
+            except TelegramError as exc:  # network trouble, 5xx, 409 Conflict
+                failures += 1
+                log.warning("getUpdates failed", extra={"error": str(exc), "failures": failures})
+                await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
+                continue
+            failures = 0
+            if not batch:
+                continue
+            try:
+                new = await self._record(batch)
+            except Exception as exc:
+                # Not recorded, so not confirmed either: the same batch comes again.
+                log.warning("inbox write failed", extra={"error": type(exc).__name__})
+                await asyncio.sleep(1.0)
+                continue
+            offset = max(int(u["update_id"]) for u in batch) + 1
+            for item_id, payload in new:
+                await self._slots.acquire()
+                self._spawn(item_id, payload, holds_slot=True)
+
+    async def _get_updates(self, offset: int | None) -> list[dict[str, Any]]:
+        """One long poll; its ``offset`` confirms to Telegram every update below it."""
+        params: dict[str, Any] = {
+            "timeout": POLL_TIMEOUT,
+            "limit": POLL_LIMIT,
+            "allowed_updates": ALLOWED_UPDATES,
+        }
+        if offset is not None:
+            params["offset"] = offset
+        assert self._poll_session is not None
+        url = f"{self.application.bot.base_url}/getUpdates"
+        try:
+            async with self._poll_session.post(url, json=params) as response:
+                answer = await response.json(content_type=None)
+        except TimeoutError as exc:
+            raise TimedOut("getUpdates timed out") from exc
+        except (aiohttp.ClientError, ValueError) as exc:
+            raise NetworkError(f"getUpdates: {type(exc).__name__}") from exc
+        if not isinstance(answer, dict) or not answer.get("ok"):
+            answer = answer if isinstance(answer, dict) else {}
+            retry = (answer.get("parameters") or {}).get("retry_after")
+            if retry is not None:
+                raise RetryAfter(int(retry))
+            raise NetworkError(f"getUpdates: {answer.get('description', 'no answer')}")
+        result = answer.get("result")
+        if not isinstance(result, list):
+            return []
+        return [u for u in result if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
+
+    async def _record(self, batch: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+        """Commit ``batch`` to the inbox; the (row id, payload) of the updates that are new."""
+        replied, self._replied = self._replied, []
+        try:
+            async with self.db.transaction() as session:
+                inbox = InboxRepository(session)
+                keys = [inbox_key(u) for u in batch]
+                ids = await inbox.add_many(
+                    self.name, list(zip(keys, batch, strict=True)), self.clock.now()
+                )
+                await inbox.replies_sent(replied)
+        except BaseException:
+            self._replied.extend(replied)
+            raise
+        return [(ids[k], u) for k, u in zip(keys, batch, strict=True) if k in ids]
 
     async def webhook(self, request: web.Request) -> web.Response:
-        """Telegram's POST: refused unless it carries the configured secret header."""
+        """Telegram's POST: refused unless it carries the configured secret header; answered
+        200 only once the update is committed to the inbox (else Telegram sends it again)."""
         expected = (self.settings.webhook_secret or "").encode()
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not expected or not hmac.compare_digest(given, expected):
             log.warning("webhook refused: bad secret", extra={"remote": request.remote})
             return web.Response(status=403)
+        if self._on_incoming is None or self._stopping:
+            return web.Response(status=503)  # not started yet, or stopping: Telegram retries
         if request.content_length is not None and request.content_length > MAX_WEBHOOK_BODY:
             return web.Response(status=413)
         try:
-            payload = json.loads(await request.content.read(MAX_WEBHOOK_BODY + 1))
-            update = Update.de_json(payload, self.application.bot)
-        except (ValueError, TypeError, KeyError):
+            body = await request.content.read(MAX_WEBHOOK_BODY + 1)
+            if len(body) > MAX_WEBHOOK_BODY:
+                return web.Response(status=413)
+            payload = json.loads(body)
+            if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+                raise ValueError("not an update")
+        except (ValueError, UnicodeDecodeError):
             log.warning("webhook refused: malformed update")
             return web.Response(status=400)
-        await self.application.update_queue.put(update)
+        try:
+            new = await self._record([payload])
+        except Exception as exc:
+            log.warning("inbox write failed", extra={"error": type(exc).__name__})
+            return web.Response(status=503)  # not acknowledged: Telegram delivers it again
+        for item_id, update in new:
+            self._spawn(item_id, update, holds_slot=False)
         return web.Response(status=200)
 
-    async def _on_update(self, update: object, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        if not isinstance(update, Update):
-            return
-        incoming = to_incoming(update)
-        if incoming is None:
+    # -- handling --------------------------------------------------------------------------
+    def _spawn(self, item_id: int, payload: dict[str, Any], *, holds_slot: bool) -> None:
+        task = asyncio.create_task(self._handle(item_id, payload, holds_slot))
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
+
+    async def _handle(self, item_id: int, payload: dict[str, Any], holds_slot: bool) -> None:
+        if not holds_slot:
+            await self._slots.acquire()
+        try:
+            await self._handle_row(item_id, payload)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("update not handled", extra={"inbox_id": item_id})
+        finally:
+            self._slots.release()
+
+    async def _handle_row(self, item_id: int, payload: dict[str, Any]) -> None:
+        bot = self.application.bot
+        try:
+            update = Update.de_json(payload, bot)
+            incoming = to_incoming(update) if update is not None else None
+        except (ValueError, TypeError, KeyError):
+            log.warning("unreadable update", extra={"inbox_id": item_id})
+            update, incoming = None, None
+        if update is None or incoming is None:
+            async with self.db.transaction() as session:
+                status = InboxStatus.HANDLED if update is not None else InboxStatus.FAILED
+                await InboxRepository(session).claim(item_id, now=self.clock.now(), status=status)
             return
         if update.callback_query is not None:
             try:
                 await update.callback_query.answer()
-            except (BadRequest, NetworkError):
-                log.info("callback answer failed", exc_info=True)
+            except (BadRequest, NetworkError) as exc:  # too old after a restart: still handled
+                log.info("callback answer failed", extra={"error": str(exc)})
         assert self._on_incoming is not None
-        rendered = await self._on_incoming(incoming)
-        chat_id = update.effective_chat.id if update.effective_chat else None
+        rendered = await self._on_incoming(incoming, inbox_id=item_id)
+        if rendered:
+            chat_id = update.effective_chat.id if update.effective_chat else None
+            await self._reply(item_id, str(chat_id), rendered)
+
+    async def _reply(self, item_id: int, address: str, rendered: list[Rendered]) -> None:
         for item in rendered:
-            result = await self.send(str(chat_id), item)
+            result = await self.send(address, item)
+            for _ in range(REPLY_RETRIES):
+                if result.status is not DeliveryStatus.RETRY:
+                    break
+                await asyncio.sleep(min(REPLY_RETRY_CAP_S, result.retry_after or 1.0))
+                result = await self.send(address, item)
             if result.status is not DeliveryStatus.SENT:
+                # unknown (timed out) is never resent: it may have arrived
                 log.warning(
                     "reply not delivered",
                     extra={"status": result.status.value, "error": result.error},
                 )
+        self._replied.append(item_id)
+        self._replied_event.set()
 
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("telegram error", exc_info=context.error)
+    async def _resend_unsent(self) -> None:
+        """Replies of rows handled just before a crash, which may not have gone out."""
+        async with self.db.transaction() as session:
+            rows = await InboxRepository(session).unsent_replies(self.name)
+            pending = [(row.id, row.payload, row.replies or []) for row in rows]
+        for item_id, payload, replies in pending:
+            chat = (payload.get("message") or {}).get("chat") or (
+                (payload.get("callback_query") or {}).get("message") or {}
+            ).get("chat")
+            if not chat or "id" not in chat:
+                self._replied.append(item_id)
+                continue
+            await self._reply(item_id, str(chat["id"]), [from_json(r) for r in replies])
+        if pending:
+            log.info("replies resent after restart", extra={"rows": len(pending)})
+            await self._flush_replied()
+
+    async def _flush_replied(self) -> None:
+        replied, self._replied = self._replied, []
+        if not replied:
+            return
+        try:
+            async with self.db.transaction() as session:
+                await InboxRepository(session).replies_sent(replied)
+        except BaseException:
+            self._replied.extend(replied)
+            raise
+
+    async def _purge(self) -> None:
+        self._last_purge = time.monotonic()
+        async with self.db.transaction() as session:
+            await InboxRepository(session).purge(
+                handled_before=self.clock.now() - KEEP_HANDLED, keep_last=KEEP_ROWS
+            )
+
+    async def _maintain(self) -> None:
+        """Records sent replies soon after they went out (a crash before that resends them);
+        forgets handled updates after 48 h."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(UPKEEP_EVERY_S):
+                    await self._replied_event.wait()
+            self._replied_event.clear()
+            await asyncio.sleep(REPLIED_BATCH_S)
+            try:
+                await self._flush_replied()
+                if time.monotonic() - self._last_purge > PURGE_EVERY_S:
+                    await self._purge()
+            except Exception as exc:
+                log.warning("inbox upkeep failed", extra={"error": type(exc).__name__})
+                await asyncio.sleep(1.0)
 
     async def send(self, address: str, rendered: Rendered) -> DeliveryResult:
         return await self._send(address, rendered, paid=False)
@@ -295,3 +573,7 @@ class TelegramChannel:
         if 400 <= code < 500:
             raise BadRequest(description)
         raise NetworkError(description)
+
+
+def _seconds(value: object) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)  # type: ignore[arg-type]

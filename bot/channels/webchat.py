@@ -22,7 +22,7 @@ from aiohttp import web
 
 from bot.channels.base import Capabilities, DeliveryResult, DeliveryStatus, OnIncoming
 from bot.messages import ContentKind, Incoming, Rendered, Sender
-from bot.parsing import clean_text, split_command
+from bot.parsing import clean_name, clean_text, split_command
 from bot.render import Renderer
 
 log = logging.getLogger("cunzhan.webchat")
@@ -148,7 +148,7 @@ class WebChatChannel:
         return response
 
     def _incoming(self, address: str, body: dict[str, Any]) -> Incoming | None:
-        sender = Sender(self.name, address, str(body.get("name") or "")[:64])
+        sender = Sender(self.name, address, clean_name(str(body.get("name") or "")))
         now = datetime.now(UTC)
         option, text = body.get("option"), body.get("text")
         if isinstance(option, str) and option:

@@ -20,6 +20,7 @@ from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PeopleRepository
 from storage.repositories.policy import PolicyRepository
 from storage.repositories.prices import PriceRepository, Recorded
+from storage.repositories.privacy import PrivacyRepository
 from storage.repositories.reports import Member, ReportRepository, RosterRow
 from storage.repositories.subscriptions import SubscriptionRepository
 from storage.repositories.training import TrainingFigures, TrainingRepository
@@ -48,6 +49,7 @@ class Repositories:
     reports: ReportRepository
     broadcasts: BroadcastRepository
     policy: PolicyRepository
+    privacy: PrivacyRepository
 
     @classmethod
     def on(cls, session: AsyncSession, pii: PiiCipher | None = None) -> Repositories:
@@ -71,6 +73,7 @@ class Repositories:
             reports=ReportRepository(session),
             broadcasts=BroadcastRepository(session),
             policy=PolicyRepository(session),
+            privacy=PrivacyRepository(session),
         )
 
 
@@ -90,6 +93,7 @@ __all__ = [
     "PeopleRepository",
     "PolicyRepository",
     "PriceRepository",
+    "PrivacyRepository",
     "Recorded",
     "RedeemOutcome",
     "Redeemed",

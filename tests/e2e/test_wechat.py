@@ -122,8 +122,8 @@ async def test_follow_gets_the_menu_and_a_number_chooses(peer, wechat_app) -> No
     response = await peer.post(peer.event("o-user-1", "subscribe"))
     welcome = response.content or ""
     assert "欢迎使用" in welcome
-    assert "回复 1：政策问答" in welcome and "回复 2：我的信息" in welcome
-    me = await peer.say("o-user-1", "2")
+    assert "回复 1：政策问答" in welcome and "回复 4：我的信息" in welcome
+    me = await peer.say("o-user-1", "4")
     assert "身份：农户" in me and "微信公众号" in me
     assert "回复 1：修改资料" in me
     # a number beyond the choices is ordinary text (here: a policy question)
