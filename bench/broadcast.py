@@ -154,10 +154,10 @@ async def _broadcast(db: Any, text: str) -> int:
 
 async def _fan_out(db: Any, notifier: Any) -> tuple[int, float]:
     from bot.clock import SystemClock
-    from scheduler.broadcasts import BroadcastFanout
+    from scheduler.fanout import Fanout
 
     started = time.perf_counter()
-    rows = await BroadcastFanout(db, notifier, SystemClock(), chunk=1000).step()
+    rows = await Fanout(db, notifier, SystemClock(), chunk=1000).step()
     return rows, time.perf_counter() - started
 
 

@@ -1,8 +1,13 @@
-"""How long posting an information item takes when it reaches many subscribers: the
-fan-out (``handlers.info.publish``) writes one outbox row per person inside the posting
-message's transaction, and the daily price digest job queues one digest per subscriber.
+"""How long posting an information item takes when it reaches many subscribers, and how
+long its fan-out takes: the poster's transaction (``handlers.info.save_item``'s writes: the
+item, its audience count, the audit entry) commits the item waiting for the background
+fan-out (scheduler/fanout.py), which then writes one outbox row per subscriber in chunks of
+its own transactions. Also: a second post made while that fan-out runs (how long a writer
+waits for a chunk), the longest write transaction of each phase, and the daily price digest
+job (one digest per subscriber, pages of ``scheduler.jobs.info.PAGE`` per transaction).
 
     .venv/bin/python -m bench.info_fanout [--subscribers 20000] [--database-url URL]
+                                          [--chunk 500]
 
 Default: a fresh SQLite file. The last line printed is one JSON object of the figures.
 """
@@ -14,10 +19,13 @@ import asyncio
 import json
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import ManualClock
 from bot.notify import Notifier
@@ -26,12 +34,13 @@ from bot.settings import normalise_database_url
 from bot.tokens import OptionSigner
 from content.regions import Gazetteer
 from handlers.info import publish
+from scheduler.fanout import Fanout
 from scheduler.jobs.base import JobRuntime
 from scheduler.jobs.info import price_digest
 from storage import migrate
 from storage.base import Base
 from storage.db import Database
-from storage.models import Identity, Subscription, User
+from storage.models import Identity, InfoItem, Subscription, User
 from storage.repositories import Repositories
 
 NOW = datetime(2026, 11, 2, 4, 0, tzinfo=UTC)  # 12:00 in Asia/Shanghai
@@ -101,10 +110,57 @@ async def seed(db: Database, count: int) -> None:
             )
 
 
-async def main(subscribers: int, url: str | None) -> dict[str, object]:
+class TimedDatabase(Database):
+    """Records how long each transaction stays open (a write holds SQLite's writer lock)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.held: list[float] = []
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        started = time.perf_counter()
+        async with super().transaction() as session:
+            yield session
+        self.held.append(time.perf_counter() - started)
+
+    def longest(self) -> float:
+        longest, self.held = max(self.held, default=0.0), []
+        return longest
+
+
+async def post(db: Database, regions: Gazetteer, title: str) -> tuple[int, int, float]:
+    """The poster's transaction; (item id, audience, seconds until committed)."""
+    started = time.perf_counter()
+    async with db.transaction() as session:
+        repos = Repositories.on(session)
+        item = await repos.info_items.add(
+            topic="agri",
+            title=title,
+            body="近期气温下降，请抓紧冬灌。",
+            scope="county",
+            county="灵宝市",
+            city="三门峡市",
+            roles=[],
+            now=NOW,
+            author_id=1,
+        )
+        audience = await publish(repos, item, regions=regions)
+        await repos.audit.record(
+            action="info.post",
+            target_type="info_item",
+            target_id=item.id,
+            at=NOW,
+            actor_id=1,
+            details={"topic": item.topic, "scope": item.scope, "recipients": audience},
+        )
+    return item.id, audience, time.perf_counter() - started
+
+
+async def main(subscribers: int, url: str | None, chunk: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         url = normalise_database_url(url) if url else f"sqlite+aiosqlite:///{Path(tmp) / 'b.db'}"
-        db = Database(url)
+        db = TimedDatabase(url)
         if db.engine.dialect.name == "postgresql":
             async with db.engine.begin() as conn:
                 await conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -113,35 +169,46 @@ async def main(subscribers: int, url: str | None) -> dict[str, object]:
         assert Base.metadata.tables
         await seed(db, subscribers)
         notifier = Notifier(Renderer(build_environment("Asia/Shanghai"), OptionSigner("bench")))
+        regions = Gazetteer.load()
+        clock = ManualClock(NOW)
+        db.longest()
+        item_id, audience, reply_s = await post(db, regions, "小麦冬灌")
+        first_chunk = asyncio.Event()
+        fanout = Fanout(db, notifier, clock, chunk=chunk, on_enqueued=first_chunk.set)
         started = time.perf_counter()
-        async with db.transaction() as session:
-            repos = Repositories.on(session)
-            item = await repos.info_items.add(
-                topic="agri",
-                title="小麦冬灌",
-                body="近期气温下降，请抓紧冬灌。",
-                scope="county",
-                county="灵宝市",
-                city="三门峡市",
-                roles=[],
-                now=NOW,
-            )
-            queued = await publish(repos, notifier, item, now=NOW, regions=Gazetteer.load())
+        running = asyncio.create_task(fanout.step())
+        await first_chunk.wait()
+        _, _, during_s = await post(db, regions, "第二条")  # while the first one fans out
+        queued = await running
         fan_out_s = time.perf_counter() - started
-        rt = JobRuntime(db=db, notifier=notifier, clock=ManualClock(NOW), timezone="Asia/Shanghai")
+        queued += await fanout.step()  # the second item
+        chunk_held_s = db.longest()
+        async with db.transaction() as session:
+            item = await session.get(InfoItem, item_id)
+            assert item is not None and item.status == "queued"
+            recipients = item.recipients
+        rt = JobRuntime(db=db, notifier=notifier, clock=clock, timezone="Asia/Shanghai")
         started = time.perf_counter()
         detail = await price_digest(rt, NOW)
         digest_s = time.perf_counter() - started
+        digest_held_s = db.longest()
         await db.dispose()
     return {
         "engine": url.split(":", 1)[0],
         "subscribers": subscribers,
-        "fan_out_rows": queued,
+        "audience": audience,
+        "poster_reply_ms": round(reply_s * 1000, 1),
+        "poster_reply_during_fanout_ms": round(during_s * 1000, 1),
+        "fan_out_chunk": chunk,
+        "fan_out_rows": recipients,
+        "fan_out_rows_both_items": queued,
         "fan_out_s": round(fan_out_s, 2),
-        "fan_out_rows_per_s": round(queued / fan_out_s),
+        "fan_out_rows_per_s": round(recipients / fan_out_s),
+        "fan_out_longest_transaction_ms": round(chunk_held_s * 1000, 1),
         "digest": detail,
         "digest_s": round(digest_s, 2),
         "digest_per_s": round(subscribers / digest_s),
+        "digest_longest_transaction_ms": round(digest_held_s * 1000, 1),
     }
 
 
@@ -149,5 +216,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=20_000)
     parser.add_argument("--database-url")
+    parser.add_argument("--chunk", type=int, default=500)
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.subscribers, args.database_url)), ensure_ascii=False))
+    figures = asyncio.run(main(args.subscribers, args.database_url, args.chunk))
+    print(json.dumps(figures, ensure_ascii=False))

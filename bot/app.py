@@ -23,8 +23,8 @@ from bot.settings import Settings, SettingsError
 from bot.tokens import OptionSigner
 from content.policy.build import load_engine
 from content.regions import Gazetteer
-from scheduler.broadcasts import BroadcastFanout
 from scheduler.delivery import DeliveryWorker
+from scheduler.fanout import Fanout
 from scheduler.setup import SchedulerService, build_runtime
 from storage import migrate
 from storage.crypto import PiiCipher, PiiKeyError
@@ -94,7 +94,7 @@ class CunzhanApp:
                 holder=f"pid{os.getpid()}",
             )
         )
-        self.fanout = BroadcastFanout(
+        self.fanout = Fanout(
             self.db,
             self.notifier,
             self.clock,

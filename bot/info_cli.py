@@ -32,6 +32,8 @@ from handlers.price_fields import (
     parse_unit,
     resolve_market,
 )
+from scheduler.fanout import Fanout
+from scheduler.info_fanout import InfoItemSource
 from storage import migrate
 from storage.db import Database
 from storage.repositories import Recorded, Repositories
@@ -252,7 +254,7 @@ async def post_info(settings: Settings, args: argparse.Namespace) -> int:
                 blob_id=blob_id,
                 **region,
             )
-            count = await publish(repos, notifier, item, now=now, regions=regions)
+            count = await publish(repos, item, regions=regions)
             await repos.audit.record(
                 action="info.post",
                 target_type="info_item",
@@ -261,6 +263,13 @@ async def post_info(settings: Settings, args: argparse.Namespace) -> int:
                 actor_label="cli",
                 details={"topic": topic, "scope": item.scope, "recipients": count},
             )
+        # The item is committed; queue its rows now, chunk by chunk (a running bot's fan-out
+        # may share the work: chunks are locked and their dedupe keys make a repeat a no-op).
+        fanout = Fanout(db, notifier, SystemClock(), sources=(InfoItemSource(regions),))
+        await fanout.step()
+        async with db.transaction() as session:
+            queued = await Repositories.on(session).info_items.get(item.id)
+            count = queued.recipients if queued is not None else count
     finally:
         await db.dispose()
     print(item.id)

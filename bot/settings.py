@@ -90,7 +90,7 @@ class DeliveryConfig:
     telegram_chat_rate: float = 1.0
     telegram_paid_rate: float = 0.0
     wechat_rate: float = 20.0
-    broadcast_chunk: int = 1000
+    broadcast_chunk: int = 500
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,7 @@ def load_settings(
             telegram_chat_rate=_float(env, "TELEGRAM_CHAT_RATE", 1.0),
             telegram_paid_rate=_float(env, "TELEGRAM_PAID_RATE", 0.0),
             wechat_rate=_float(env, "WECHAT_RATE", 20.0),
-            broadcast_chunk=max(1, _int(env, "BROADCAST_CHUNK", 1000)),
+            broadcast_chunk=max(1, _int(env, "BROADCAST_CHUNK", 500)),
         ),
         timezone=_opt(env, "TIMEZONE") or "Asia/Shanghai",
         secret_key=_secret_key(env, workdir),

@@ -1,20 +1,19 @@
 """Information topics: /subscribe (topics, region, digest time), 退订 from any push, and
-staff or administrators posting an information item that is queued for every subscriber in
-its region and roles (``publish``, also used by ``cunzhan info post``)."""
+staff or administrators posting an information item for every subscriber in its region and
+roles (``publish``, also used by ``cunzhan info post``): the post commits the item, and the
+background fan-out (scheduler/info_fanout.py) queues its outbox rows in chunks."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from bot.context import Context
 from bot.dialogs import Form, Invalid, Step
 from bot.messages import Incoming, Option, Reply
-from bot.notify import Notifier
 from bot.router import Router
 from content.regions import Gazetteer
-from storage.models import InfoItem, Priority, Role
+from storage.models import InfoItem, Role
 from storage.repositories import Repositories
 
 router = Router("info")
@@ -41,7 +40,6 @@ DIGEST_TIMES = ("07:00", "12:00", "18:00", "20:00")
 ROLE_CHOICES = {"all": (), **{r.value: (r.value,) for r in Role}}
 TITLE_MAX = 40
 BODY_MAX = 1000
-FAN_OUT_PAGE = 500
 POSTERS = (Role.STAFF, Role.ADMIN)
 
 
@@ -290,6 +288,7 @@ def region_options(ctx: Context, _answers: dict[str, Any]) -> Sequence[Option]:
 
 
 async def save_item(ctx: Context, answers: dict[str, Any]) -> list[Reply]:
+    """The item is committed with this message; its outbox rows follow in the background."""
     region = answers["region"]
     item = await ctx.repos.info_items.add(
         topic=answers["topic"],
@@ -301,8 +300,7 @@ async def save_item(ctx: Context, answers: dict[str, Any]) -> list[Reply]:
         author_label=ctx.user.display_name or None,
         **region,
     )
-    notifier, regions = ctx.services.notifier, ctx.services.regions
-    count = await publish(ctx.repos, notifier, item, now=ctx.now, regions=regions)
+    count = await publish(ctx.repos, item, regions=ctx.services.regions)
     await ctx.repos.audit.record(
         action="info.post",
         target_type="info_item",
@@ -376,62 +374,24 @@ async def post(msg: Incoming, ctx: Context) -> list[Reply]:
     return await save_item(ctx, answers)
 
 
-def push_reply(item: InfoItem) -> Reply:
-    data = {
-        "topic": item.topic,
-        "title": item.title,
-        "body": item.body,
-        "scope": item.scope,
-        "county": item.county,
-        "city": item.city,
-        "author": item.author_label,
-        "at": item.created_at,
-    }
-    options = (Option("unsubscribe_topic", f"unsub:{item.topic}", {"topic": item.topic}),)
-    return Reply("info/push", data, options)
-
-
 def counties_of(regions: Gazetteer, city: str | None) -> list[str]:
     return [c.name for c in regions.counties_of(city)] if city else []
 
 
-async def publish(
-    repos: Repositories, notifier: Notifier, item: InfoItem, *, now: datetime, regions: Gazetteer
-) -> int:
-    """Queue ``item`` for every subscriber in its region and roles, in pages, in the caller's
-    transaction; one outbox row per person (dedupe key ``info:<item>:<user>``)."""
-    reply = push_reply(item)
-    city_counties = counties_of(regions, item.city)
-    queued, after = 0, 0
-    while True:
-        page = await repos.subscriptions.audience(
-            item.topic,
-            scope=item.scope,
-            county=item.county,
-            city_counties=city_counties,
-            roles=item.roles,
-            after_user_id=after,
-            limit=FAN_OUT_PAGE,
-        )
-        if not page:
-            break
-        after = page[-1]
-        identities = await repos.subscriptions.reachable_identities(page)
-        rows = []
-        for user_id in page:
-            identity = identities.get(user_id)
-            if identity is None:
-                continue
-            rendered = notifier.render_for(user_id, reply)
-            row = notifier.row(rendered, user_id, identity.channel, identity.external_id)
-            row.update(
-                blob_id=item.blob_id,
-                now=now,
-                kind=f"info:{item.topic}",
-                priority=Priority.BULK,
-                dedupe_key=f"info:{item.id}:{user_id}",
-            )
-            rows.append(row)
-        queued += len(await repos.outbox.enqueue_many(rows))
-    item.recipients = queued
-    return queued
+async def audience_of(repos: Repositories, regions: Gazetteer, item: InfoItem) -> int:
+    """How many subscribers ``item`` reaches now."""
+    return await repos.subscriptions.audience_size(
+        item.topic,
+        scope=item.scope,
+        county=item.county,
+        city_counties=counties_of(regions, item.city),
+        roles=item.roles,
+    )
+
+
+async def publish(repos: Repositories, item: InfoItem, *, regions: Gazetteer) -> int:
+    """Hand ``item`` to the background fan-out (scheduler/info_fanout.py), which writes one
+    outbox row per subscriber in chunks after this transaction commits; records and returns
+    the audience, the number of subscribers in scope now."""
+    item.audience = await audience_of(repos, regions, item)
+    return item.audience

@@ -5,10 +5,14 @@ Runs every 15 minutes; a slot sends to every subscription whose time has come to
 that has not had today's digest (``last_digest_on``, set in the same transaction as the
 outbox row, whose dedupe key ``digest:price:<user>:<day>`` makes a second send impossible
 even if two processes raced). A run after downtime still sends the day's digest, once.
+Subscribers are taken a page at a time: each page is read, rendered outside any
+transaction, then written in one short transaction, so 20,000 digests never hold the
+database (on SQLite, its one writer) for more than a page's insert.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +28,7 @@ TOPIC = "price"
 PAGE = 500
 SHOWN = 15
 DAYS = 2
+YIELD_EVERY = 50  # digests rendered between yields to the event loop
 
 
 def _latest(rows: list[Price]) -> list[Price]:
@@ -78,7 +83,7 @@ async def price_digest(rt: JobRuntime, slot: datetime) -> str:
     regions: Gazetteer | None = None
     queued = skipped = 0
     while True:
-        async with rt.db.transaction() as session:
+        async with rt.db.transaction() as session:  # read the next page
             repos = Repositories.on(session)
             due = await repos.subscriptions.due_digests(
                 TOPIC, today=today, local_time=hhmm, limit=PAGE
@@ -86,33 +91,36 @@ async def price_digest(rt: JobRuntime, slot: datetime) -> str:
             if not due:
                 break
             regions = regions or Gazetteer.load()
-            users = [sub.user_id for sub, _ in due]
-            identities = await repos.subscriptions.reachable_identities(users)
-            rows = []
+            identities = await repos.subscriptions.reachable_identities(
+                [sub.user_id for sub, _ in due]
+            )
+            page = []
             for sub, county in due:
-                sub.last_digest_on = today
                 key = region_for(sub.scope, county, regions)
                 if key not in by_region:
                     by_region[key] = _latest(
                         await repos.prices.in_region(first_day, county=key[1], city=key[2])
                     )
-                identity = identities.get(sub.user_id)
-                if not by_region[key] or identity is None:
-                    skipped += 1
-                    continue
-                rendered = rt.notifier.render_for(
-                    sub.user_id, digest_reply(key, by_region[key], today)
-                )
-                row = rt.notifier.row(
-                    rendered, sub.user_id, identity.channel, identity.external_id
-                )
-                row.update(
-                    now=rt.clock.now(),
-                    kind=f"digest:{TOPIC}",
-                    priority=Priority.BULK,
-                    dedupe_key=f"digest:{TOPIC}:{sub.user_id}:{today.isoformat()}",
-                )
-                rows.append(row)
+                page.append((sub.user_id, key, identities.get(sub.user_id)))
+        rows = []  # rendered outside any transaction, letting the bot answer meanwhile
+        for n, (user_id, key, identity) in enumerate(page, 1):
+            if not by_region[key] or identity is None:
+                skipped += 1
+                continue
+            rendered = rt.notifier.render_for(user_id, digest_reply(key, by_region[key], today))
+            row = rt.notifier.row(rendered, user_id, identity.channel, identity.external_id)
+            row.update(
+                now=rt.clock.now(),
+                kind=f"digest:{TOPIC}",
+                priority=Priority.BULK,
+                dedupe_key=f"digest:{TOPIC}:{user_id}:{today.isoformat()}",
+            )
+            rows.append(row)
+            if n % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+        async with rt.db.transaction() as session:  # the page's rows and its marks together
+            repos = Repositories.on(session)
+            await repos.subscriptions.mark_digested([sub.id for sub, _ in due], today)
             queued += len(await repos.outbox.enqueue_many(rows))
     return f"queued={queued} skipped={skipped}"
 

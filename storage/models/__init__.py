@@ -8,7 +8,7 @@ from storage.models.dialog_state import DialogState
 from storage.models.followup import FollowUp, FollowUpOutcome
 from storage.models.identity import Identity
 from storage.models.inbox import InboxItem, InboxStatus
-from storage.models.info_item import InfoItem
+from storage.models.info_item import InfoItem, InfoItemStatus
 from storage.models.invite import Invite
 from storage.models.job_run import JobRun
 from storage.models.link_code import LinkCode
@@ -43,6 +43,7 @@ __all__ = [
     "InboxItem",
     "InboxStatus",
     "InfoItem",
+    "InfoItemStatus",
     "Invite",
     "JobRun",
     "LinkCode",

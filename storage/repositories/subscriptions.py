@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Identity, OutboxMessage, Subscription, User
@@ -152,6 +152,15 @@ class SubscriptionRepository:
             .limit(limit)
         )
         return [(row[0], row[1]) for row in (await self.session.execute(stmt)).all()]
+
+    async def mark_digested(self, subscription_ids: Sequence[int], today: date) -> None:
+        """Record that these subscriptions had ``today``'s digest."""
+        if subscription_ids:
+            await self.session.execute(
+                update(Subscription)
+                .where(Subscription.id.in_(list(subscription_ids)))
+                .values(last_digest_on=today)
+            )
 
     async def last_push_topic(self, user_id: int) -> str | None:
         """The topic of the newest topic push queued for this person (what 退订 refers to)."""

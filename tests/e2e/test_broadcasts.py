@@ -12,8 +12,8 @@ from sqlalchemy import func, insert, select
 
 from bot.channels.base import Capabilities, DeliveryResult, DeliveryStatus
 from bot.messages import Rendered
-from scheduler.broadcasts import BroadcastFanout
 from scheduler.delivery import DeliverySettings, DeliveryWorker
+from scheduler.fanout import Fanout
 from storage.db import Database
 from storage.models import Broadcast, Identity, OutboxMessage, User
 from storage.repositories import Repositories
@@ -103,8 +103,8 @@ async def deliver_all(core, channel: Recorder) -> None:
         await worker._flush()
 
 
-def fanout(core, chunk: int = 1000) -> BroadcastFanout:
-    return BroadcastFanout(core.db, core.notifier, core.clock, chunk=chunk)
+def fanout(core, chunk: int = 1000) -> Fanout:
+    return Fanout(core.db, core.notifier, core.clock, chunk=chunk)
 
 
 async def test_admin_broadcasts_to_households_of_a_county(core) -> None:

@@ -1,6 +1,7 @@
 """Subscriptions, information items and 退订 through the real dispatcher on each engine:
-the topic menu, region scopes, a staff post fanned out to subscribers in scope through the
-outbox, and unsubscribing from a push by word or button."""
+the topic menu, region scopes, a staff post fanned out (by the background fan-out, drained
+here with ``step``) to subscribers in scope through the outbox, and unsubscribing from a
+push by word or button."""
 
 from __future__ import annotations
 
@@ -27,9 +28,28 @@ async def staff_of(core, county: str, role: str = "staff", user: str = "staff") 
     return chat
 
 
-async def outbox(core) -> list[OutboxMessage]:
+async def outbox(core, kind: str = "%") -> list[OutboxMessage]:
+    """The rows queued (of kinds like ``kind``), once the background fan-out has written
+    every posted item's rows."""
+    await core.fanout.step()
     async with core.db.transaction() as session:
-        rows = await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        rows = await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind.like(kind)).order_by(OutboxMessage.id)
+        )
+        return list(rows)
+
+
+async def pushes(core) -> list[OutboxMessage]:
+    return await outbox(core, "info:%")
+
+
+async def reports(core) -> list[OutboxMessage]:
+    async with core.db.transaction() as session:
+        rows = await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.kind == "info_report")
+            .order_by(OutboxMessage.id)
+        )
         return list(rows)
 
 
@@ -101,13 +121,20 @@ async def test_staff_post_reaches_subscribers_in_scope_only(core) -> None:
             ("[确认发送]", "正在推送给 3 位订阅者"),
         ],
     )
-    rows = await outbox(core)
+    async with core.db.transaction() as session:
+        item = (await session.scalars(select(InfoItem))).one()
+    assert (item.status, item.audience, item.recipients) == ("fanning_out", 3, 0)
+    assert await reports(core) == []
+    rows = await pushes(core)
     assert len(rows) == 3 and {r.kind for r in rows} == {"info:agri"}
     assert all("小麦冬灌提醒" in r.text and "退订" in r.text for r in rows)
     assert all(r.options and r.options[0]["label"] == "退订农业技术" for r in rows)
     async with core.db.transaction() as session:
         item = (await session.scalars(select(InfoItem))).one()
     assert item.recipients == 3 and item.county == "滑县" and item.city == "安阳市"
+    assert item.status == "queued"
+    [report] = await reports(core)
+    assert "已排队推送给全部 3 位订阅者" in report.text and report.user_id == item.author_id
 
 
 async def test_one_line_post_with_roles_and_province_admin(core) -> None:
@@ -121,7 +148,7 @@ async def test_one_line_post_with_roles_and_province_admin(core) -> None:
     county_admin = await staff_of(core, "灵宝市", role="admin", user="cadmin")
     assert "只能向本县" in joined(await county_admin.say("/post 政策通知 滑县 标题 正文"))
     assert "没有使用这项功能的权限" in joined(await household.say("/post 政策通知 滑县 标题 正文"))
-    assert len(await outbox(core)) == 2
+    assert len(await pushes(core)) == 2
 
 
 async def test_unsubscribe_by_word_refers_to_the_last_push(core) -> None:
@@ -130,7 +157,9 @@ async def test_unsubscribe_by_word_refers_to_the_last_push(core) -> None:
     await subscribe(chat, "医疗", "本县")
     staff = await staff_of(core, "滑县")
     await staff.say("/post 医疗 滑县 义诊通知 周六上午在村卫生室义诊。")
+    assert len(await pushes(core)) == 1
     await staff.say("/post 农业技术 滑县 冬灌 抓紧冬灌。")
+    assert len(await pushes(core)) == 2
     assert "已退订“农业技术”" in joined(await chat.say("退订"))
     assert "已退订“医疗”" in joined(await chat.say("退订 医疗"))
     assert "没有订阅“医疗”" in joined(await chat.say("退订医疗"))
@@ -143,12 +172,12 @@ async def test_unsubscribe_button_on_a_push(core) -> None:
     await subscribe(chat, "旅游", "本县")
     staff = await staff_of(core, "滑县")
     await staff.say("/post 旅游 滑县 古城庙会 正月初九古城庙会。")
-    [row] = await outbox(core)
+    [row] = await pushes(core)
     chat.last = [{"text": row.text, "options": row.options}]
     replies = await chat.press("退订旅游")
     assert "已退订“旅游”" in joined(replies)
     await staff.say("/post 旅游 滑县 第二条 不应再收到。")
-    assert len(await outbox(core)) == 1
+    assert len(await pushes(core)) == 1
 
 
 async def test_unsubscribe_without_any_push_asks_which(core) -> None:
@@ -168,5 +197,5 @@ async def test_subscriptions_follow_a_corrected_county(core) -> None:
     new = await staff_of(core, "灵宝市", user="new")
     assert "没有订阅者" in joined(await old.say("/post 教育 滑县 旧县通知 不应收到。"))
     assert "推送给 1 位" in joined(await new.say("/post 教育 灵宝 新县通知 应当收到。"))
-    [row] = await outbox(core)
+    [row] = await pushes(core)
     assert "新县通知" in row.text

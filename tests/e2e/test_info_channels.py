@@ -77,12 +77,8 @@ async def test_image_item_pushed_on_telegram_and_unsubscribed_by_button(
             now=app.clock.now(),
             blob_id=blob_id,
         )
-        assert (
-            await publish(
-                repos, app.notifier, item, now=app.clock.now(), regions=app.services.regions
-            )
-            == 1
-        )
+        assert await publish(repos, item, regions=app.services.regions) == 1
+    await app.fanout.step()  # the app's own fan-out loop may have been first
     app.delivery.wake()
     sent = await fake.wait_for_sent(4, chat_id=602)
     push, photo = sent[2], sent[3]
@@ -124,9 +120,8 @@ async def test_price_chart_and_push_in_the_web_chat(app) -> None:
                 roles=[],
                 now=app.clock.now(),
             )
-            await publish(
-                repos, app.notifier, item, now=app.clock.now(), regions=app.services.regions
-            )
+            await publish(repos, item, regions=app.services.regions)
+        await app.fanout.step()
         app.delivery.wake()
         async with web.session.get(web.base_url + "/api/events?after=0") as response:
             events = (await response.json())["events"]
