@@ -31,10 +31,6 @@ def upgrade() -> None:
         sa.Column("author_id", sa.Integer(), nullable=True),
         sa.Column("author_label", sa.String(length=64), nullable=True),
         sa.Column("recipients", sa.Integer(), nullable=False),
-        sa.Column("audience", sa.Integer(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("cursor", sa.Integer(), nullable=False),
-        sa.Column("fanned_out_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["author_id"],
@@ -51,7 +47,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_info_items")),
     )
     op.create_index(op.f("ix_info_items_topic"), "info_items", ["topic"], unique=False)
-    op.create_index(op.f("ix_info_items_status"), "info_items", ["status"], unique=False)
     op.create_table(
         "prices",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -117,6 +112,5 @@ def downgrade() -> None:
     op.drop_table("subscriptions")
     op.drop_index("ix_prices_product_observed", table_name="prices")
     op.drop_table("prices")
-    op.drop_index(op.f("ix_info_items_status"), table_name="info_items")
     op.drop_index(op.f("ix_info_items_topic"), table_name="info_items")
     op.drop_table("info_items")
