@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.context import Context
 from bot.messages import Attachment, Incoming, Reply
@@ -19,7 +18,7 @@ from content.report_types import (
     merge_definitions,
 )
 from handlers.report_chart import pick_counties, render_png
-from handlers.report_export import build_workbook, export_words, status_of
+from handlers.report_export import period_workbook, status_of
 from handlers.reports import load_types, local_today
 from storage.models import Role
 
@@ -171,17 +170,13 @@ async def export_reports(msg: Incoming, ctx: Context) -> list[Reply]:
     period, chosen = picked
     rtype = chosen[0]
     roster = await ctx.repos.reports.roster(rtype.code, str(period), county=ctx.user.county)
-    zone = ZoneInfo(ctx.settings.timezone)
-    regions = ctx.services.regions
-    headings, statuses = export_words(ctx.services.notifier.renderer)
-    content = build_workbook(
+    content = period_workbook(
         rtype,
         str(period),
         roster,
-        city_of=lambda c: regions.county(c).city if regions.county(c) else "",
-        local=lambda t: t.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-        headings=headings,
-        statuses=statuses,
+        regions=ctx.services.regions,
+        labels=ctx.services.notifier.renderer,
+        timezone=ctx.settings.timezone,
     )
     await ctx.repos.audit.record(
         action="reports.export",
