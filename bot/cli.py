@@ -8,6 +8,8 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +20,7 @@ from bot.clock import SystemClock
 from bot.info_cli import add_commands, import_prices, post_info
 from bot.settings import Settings, SettingsError, load_settings
 from storage import migrate
+from storage.crypto import PiiCipher
 from storage.db import Database
 from storage.models import Broadcast, BroadcastStatus, Role
 from storage.repositories import Repositories
@@ -114,6 +117,34 @@ def _finished(row: Broadcast, progress: Progress) -> bool:
     return row.status == BroadcastStatus.QUEUED.value and progress.pending == 0
 
 
+@asynccontextmanager
+async def migrated_repos(
+    settings: Settings, pii: PiiCipher | None = None
+) -> AsyncIterator[Repositories]:
+    """Migrate the configured database, then one transaction's repositories (committed when
+    the block ends without an error); the engine is disposed afterwards."""
+    db = Database(settings.database.url)
+    try:
+        await migrate.upgrade(db)
+        async with db.transaction() as session:
+            yield Repositories.on(session, pii)
+    finally:
+        await db.dispose()
+
+
+def county_option(text: str | None) -> tuple[bool, str | None]:
+    """``--county``: (known, its gazetteer name); no option is known and ``None``."""
+    from content.regions import Gazetteer
+
+    if not text:
+        return True, None
+    found = Gazetteer.load().county(text)
+    if found is None:
+        print(f"unknown county: {text}", file=sys.stderr)
+        return False, None
+    return True, found.name
+
+
 async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
     db = Database(settings.database.url)
     clock = SystemClock()
@@ -152,42 +183,30 @@ async def _run(settings: Settings) -> int:
 
 
 async def _invite(settings: Settings, args: argparse.Namespace) -> int:
-    from content.regions import Gazetteer
-
-    county = None
-    if args.county:
-        found = Gazetteer.load().county(args.county)
-        if found is None:
-            print(f"unknown county: {args.county}", file=sys.stderr)
-            return 2
-        county = found.name
+    known, county = county_option(args.county)
+    if not known:
+        return 2
     days = args.days if args.days is not None else settings.limits.invite_days
     if not 1 <= days <= 365:
         print("--days must be between 1 and 365", file=sys.stderr)
         return 2
-    db = Database(settings.database.url)
-    try:
-        await migrate.upgrade(db)
-        now = SystemClock().now()
-        async with db.transaction() as session:
-            repos = Repositories.on(session)
-            code, row = await repos.invites.issue(
-                role=INVITE_ROLES[args.role],
-                now=now,
-                valid_for=timedelta(days=days),
-                county=county,
-                village=args.village,
-            )
-            await repos.audit.record(
-                action="invite.issue",
-                target_type="invite",
-                target_id=row.id,
-                at=now,
-                actor_label="cli",
-                details={"role": args.role, "county": county, "village": args.village},
-            )
-    finally:
-        await db.dispose()
+    now = SystemClock().now()
+    async with migrated_repos(settings) as repos:
+        code, row = await repos.invites.issue(
+            role=INVITE_ROLES[args.role],
+            now=now,
+            valid_for=timedelta(days=days),
+            county=county,
+            village=args.village,
+        )
+        await repos.audit.record(
+            action="invite.issue",
+            target_type="invite",
+            target_id=row.id,
+            at=now,
+            actor_label="cli",
+            details={"role": args.role, "county": county, "village": args.village},
+        )
     expires = row.expires_at.astimezone(ZoneInfo(settings.timezone))
     print(code)
     print(
@@ -200,39 +219,27 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _trainees_export(settings: Settings, args: argparse.Namespace) -> int:
     """The administrator's archive export from the command line (audited like the chat's)."""
-    from content.regions import Gazetteer
     from handlers.training.export import build_workbook
-    from storage.crypto import PiiCipher
 
-    county = None
-    if args.county:
-        found = Gazetteer.load().county(args.county)
-        if found is None:
-            print(f"unknown county: {args.county}", file=sys.stderr)
-            return 2
-        county = found.name
-    db = Database(settings.database.url)
-    try:
-        await migrate.upgrade(db)
-        async with db.transaction() as session:
-            repos = Repositories.on(session, PiiCipher(settings.secret_key))
-            rows = await repos.training.archive(county)
-            content = build_workbook(
-                rows,
-                id_number=repos.people.id_number,
-                full=not args.masked,
-                timezone=settings.timezone,
-            )
-            await repos.audit.record(
-                action="trainees.export",
-                target_type="archive",
-                target_id=county or "all",
-                at=SystemClock().now(),
-                actor_label="cli",
-                details={"rows": len(rows), "full_numbers": not args.masked},
-            )
-    finally:
-        await db.dispose()
+    known, county = county_option(args.county)
+    if not known:
+        return 2
+    async with migrated_repos(settings, PiiCipher(settings.secret_key)) as repos:
+        rows = await repos.training.archive(county)
+        content = build_workbook(
+            rows,
+            id_number=repos.people.id_number,
+            full=not args.masked,
+            timezone=settings.timezone,
+        )
+        await repos.audit.record(
+            action="trainees.export",
+            target_type="archive",
+            target_id=county or "all",
+            at=SystemClock().now(),
+            actor_label="cli",
+            details={"rows": len(rows), "full_numbers": not args.masked},
+        )
     Path(args.out).write_bytes(content)
     print(f"{len(rows)} rows written to {args.out}", file=sys.stderr)
     return 0
@@ -265,41 +272,34 @@ async def _ledger(settings: Settings, args: argparse.Namespace) -> int:
         print("unknown county or month (use --month YYYY-MM)", file=sys.stderr)
         return 2
     year, number = month
-    db = Database(settings.database.url)
-    try:
-        await migrate.upgrade(db)
-        async with db.transaction() as session:
-            repos = Repositories.on(session)
-            if args.ledger_command == "totals":
-                totals = await repos.orders.monthly_totals(
-                    county=found.name, village=args.village, year=year, month=number
-                )
-                print(json.dumps(totals_data(totals)))
-                return 0
-            renderer = Renderer(
-                build_environment(settings.timezone), OptionSigner(settings.secret_key)
+    async with migrated_repos(settings) as repos:
+        if args.ledger_command == "totals":
+            totals = await repos.orders.monthly_totals(
+                county=found.name, village=args.village, year=year, month=number
             )
-            exported = await export_month(
-                repos,
-                renderer,
-                county=found.name,
-                village=args.village,
-                year=year,
-                month=number,
-                full_phones=True,
-                timezone=settings.timezone,
-            )
-            Path(args.out).write_bytes(exported.content)
-            await repos.audit.record(
-                action="ledger.export",
-                target_type="ledger",
-                target_id=f"{found.name}/{args.village or '*'}/{year}-{number:02d}",
-                at=SystemClock().now(),
-                actor_label="cli",
-                details={"rows": exported.rows, "full_phones": True},
-            )
-    finally:
-        await db.dispose()
+            print(json.dumps(totals_data(totals)))
+            return 0
+        signer = OptionSigner(settings.secret_key)
+        renderer = Renderer(build_environment(settings.timezone), signer)
+        exported = await export_month(
+            repos,
+            renderer,
+            county=found.name,
+            village=args.village,
+            year=year,
+            month=number,
+            full_phones=True,
+            timezone=settings.timezone,
+        )
+        Path(args.out).write_bytes(exported.content)
+        await repos.audit.record(
+            action="ledger.export",
+            target_type="ledger",
+            target_id=f"{found.name}/{args.village or '*'}/{year}-{number:02d}",
+            at=SystemClock().now(),
+            actor_label="cli",
+            details={"rows": exported.rows, "full_phones": True},
+        )
     print(f"{exported.rows} orders written to {args.out}", file=sys.stderr)
     return 0
 
@@ -308,15 +308,8 @@ async def _reports(settings: Settings, args: argparse.Namespace) -> int:
     """``cunzhan reports export|set-due|add-type``: the same checks and audit as in chat."""
     from bot.cli_reports import run_reports
 
-    db = Database(settings.database.url)
-    try:
-        await migrate.upgrade(db)
-        async with db.transaction() as session:
-            code, message = await run_reports(
-                Repositories.on(session), settings, args, now=SystemClock().now()
-            )
-    finally:
-        await db.dispose()
+    async with migrated_repos(settings) as repos:
+        code, message = await run_reports(repos, settings, args, now=SystemClock().now())
     print(message, file=sys.stdout if code == 0 else sys.stderr)
     return code
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -15,7 +14,7 @@ from bot.settings import Settings
 from bot.tokens import OptionSigner
 from content.regions import Gazetteer
 from content.report_types import Period, ReportTypeError, load_definitions, merge_definitions
-from handlers.report_export import build_workbook, export_words
+from handlers.report_export import period_workbook
 from storage.repositories import Repositories
 
 
@@ -78,16 +77,8 @@ async def _export(repos, settings, args, shipped, overrides, now) -> tuple[int, 
         county = found.name
     roster = await repos.reports.roster(rtype.code, str(period), county=county)
     renderer = Renderer(build_environment(settings.timezone), OptionSigner(settings.secret_key))
-    headings, statuses = export_words(renderer)
-    zone = ZoneInfo(settings.timezone)
-    content = build_workbook(
-        rtype,
-        str(period),
-        roster,
-        city_of=lambda c: regions.county(c).city if regions.county(c) else "",
-        local=lambda t: t.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-        headings=headings,
-        statuses=statuses,
+    content = period_workbook(
+        rtype, str(period), roster, regions=regions, labels=renderer, timezone=settings.timezone
     )
     Path(args.out).write_bytes(content)
     await repos.audit.record(

@@ -7,10 +7,12 @@ import io
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from content.regions import Gazetteer
 from content.report_types import ReportType
 from storage.repositories import RosterRow
 
@@ -35,6 +37,35 @@ def status_of(row: RosterRow) -> str:
     if row.report is not None:
         return "late" if row.report.late else "submitted"
     return "excused" if row.excused else "missing"
+
+
+def period_workbook(
+    rtype: ReportType,
+    period: str,
+    rows: Sequence[RosterRow],
+    *,
+    regions: Gazetteer,
+    labels: Labels,
+    timezone: str,
+) -> bytes:
+    """The period's export as chat and command line make it: each county's city from the
+    gazetteer, times in ``timezone``, the words from labels.j2."""
+    zone = ZoneInfo(timezone)
+    headings, statuses = export_words(labels)
+
+    def city_of(county: str) -> str:
+        found = regions.county(county)
+        return found.city if found else ""
+
+    return build_workbook(
+        rtype,
+        period,
+        rows,
+        city_of=city_of,
+        local=lambda t: t.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        headings=headings,
+        statuses=statuses,
+    )
 
 
 def build_workbook(

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.context import Context
-from bot.dialogs import Form, Invalid, Step
+from bot.dialogs import SKIP_WORDS, Form, Invalid, Step
 from bot.messages import Incoming, Option, Reply
 from bot.router import Router
 from content.report_types import (
@@ -251,10 +251,14 @@ def value_step(index: int) -> Step:
                 typed = f"{value / 100:.2f}" if spec["kind"] == "money" else str(value)
                 if all(o.value != typed for o in offered):
                     offered.append(Option(label, typed, {"value": value, "kind": spec["kind"]}))
+        if spec["optional"]:
+            offered.append(Option("skip", "跳过"))
         return offered
 
     def parse(text: str, ctx: Context, answers: dict[str, Any]) -> Any:
         spec = _spec(spec_of(answers))
+        if spec.optional and text.strip().lower() in SKIP_WORDS:
+            return None
         try:
             return parse_value(spec, normalise_digits(text))
         except ValueProblem as problem:

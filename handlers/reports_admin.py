@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.context import Context
 from bot.messages import Attachment, Incoming, Reply
@@ -19,9 +18,10 @@ from content.report_types import (
     merge_definitions,
 )
 from handlers.report_chart import pick_counties, render_png
-from handlers.report_export import build_workbook, export_words, status_of
+from handlers.report_export import period_workbook, status_of
 from handlers.reports import load_types, local_today
 from storage.models import Role
+from storage.repositories import RosterRow
 
 router = Router("reports_admin")
 router.menu("menu_overdue", "/overdue", roles=(Role.ADMIN,), order=30)
@@ -50,20 +50,34 @@ def _period_and_types(
     return period, chosen
 
 
+async def _rosters(
+    ctx: Context, args: tuple[str, ...]
+) -> list[tuple[ReportType, Period, list[RosterRow]]] | None:
+    """Each chosen type with its period (the one named, else its latest due one) and the
+    roster this admin sees (a county admin: their county); None if an argument is unknown."""
+    picked = _period_and_types(ctx, args, await load_types(ctx.repos))
+    if picked is None:
+        return None
+    period, chosen = picked
+    today = local_today(ctx)
+    out = []
+    for rtype in chosen:
+        shown = period or rtype.last_due_period(today)
+        roster = await ctx.repos.reports.roster(rtype.code, str(shown), county=ctx.user.county)
+        out.append((rtype, shown, roster))
+    return out
+
+
 @router.command("overdue", aliases=("逾期名单",), roles=(Role.ADMIN,), summary="help_overdue")
 async def overdue(msg: Incoming, ctx: Context) -> list[Reply]:
     """Who has not reported for the latest due period of each type (a county admin: their
     county only), by county; excused liaisons are listed apart and are not late."""
-    types = await load_types(ctx.repos)
-    picked = _period_and_types(ctx, msg.args, types)
-    if picked is None:
+    rosters = await _rosters(ctx, msg.args)
+    if rosters is None:
         return [Reply("reports/period_usage", {"command": "overdue"})]
-    period, chosen = picked
     today = local_today(ctx)
     sections = []
-    for rtype in chosen:
-        shown = period or rtype.last_due_period(today)
-        roster = await ctx.repos.reports.roster(rtype.code, str(shown), county=ctx.user.county)
+    for rtype, shown, roster in rosters:
         counties: dict[str, dict[str, Any]] = {}
         for row in roster:
             state = status_of(row)
@@ -92,17 +106,10 @@ async def overdue(msg: Incoming, ctx: Context) -> list[Reply]:
 @router.command("reports", aliases=("报表统计",), roles=(Role.ADMIN,), summary="help_reports")
 async def reports_summary(msg: Incoming, ctx: Context) -> list[Reply]:
     """``/reports 2026-10``: submission rate by county and city, and the reported totals."""
-    types = await load_types(ctx.repos)
-    picked = _period_and_types(ctx, msg.args, types)
-    if picked is None:
+    rosters = await _rosters(ctx, msg.args)
+    if rosters is None:
         return [Reply("reports/period_usage", {"command": "reports"})]
-    period, chosen = picked
-    today = local_today(ctx)
-    sections = []
-    for rtype in chosen:
-        shown = period or rtype.last_due_period(today)
-        roster = await ctx.repos.reports.roster(rtype.code, str(shown), county=ctx.user.county)
-        sections.append(summarise(ctx, rtype, shown, roster))
+    sections = [summarise(ctx, rtype, shown, roster) for rtype, shown, roster in rosters]
     return [Reply("reports/summary", {"sections": sections})]
 
 
@@ -171,17 +178,13 @@ async def export_reports(msg: Incoming, ctx: Context) -> list[Reply]:
     period, chosen = picked
     rtype = chosen[0]
     roster = await ctx.repos.reports.roster(rtype.code, str(period), county=ctx.user.county)
-    zone = ZoneInfo(ctx.settings.timezone)
-    regions = ctx.services.regions
-    headings, statuses = export_words(ctx.services.notifier.renderer)
-    content = build_workbook(
+    content = period_workbook(
         rtype,
         str(period),
         roster,
-        city_of=lambda c: regions.county(c).city if regions.county(c) else "",
-        local=lambda t: t.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-        headings=headings,
-        statuses=statuses,
+        regions=ctx.services.regions,
+        labels=ctx.services.notifier.renderer,
+        timezone=ctx.settings.timezone,
     )
     await ctx.repos.audit.record(
         action="reports.export",

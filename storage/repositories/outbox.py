@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, exists, func, select, update
+from sqlalchemy import ColumnElement, case, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,14 @@ class Outcome:
     error: str | None = None
     retry_at: datetime | None = None
     refund: bool = False
+
+
+def _held_by(holder: str) -> tuple[ColumnElement[bool], ...]:
+    """The rows ``holder`` claimed and is still sending."""
+    return (
+        OutboxMessage.claimed_by == holder,
+        OutboxMessage.status == OutboxStatus.SENDING.value,
+    )
 
 
 class OutboxRepository:
@@ -161,27 +169,7 @@ class OutboxRepository:
         retry_at: datetime | None = None,
     ) -> bool:
         """Record a send's outcome; False if the row was no longer claimed by ``holder``."""
-        values: dict[str, Any] = {
-            "status": status.value,
-            "claimed_by": None,
-            "claimed_until": None,
-            "error": error[:MAX_ERROR_CHARS] if error else None,
-        }
-        if status is OutboxStatus.SENT:
-            values["sent_at"] = now
-        if status is OutboxStatus.PENDING:
-            values["next_attempt_at"] = retry_at or now
-        result = await self.session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == message_id,
-                OutboxMessage.claimed_by == holder,
-                OutboxMessage.status == OutboxStatus.SENDING.value,
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        return result.rowcount == 1
+        return await self._finish(message_id, holder, status, now, error, retry_at, {}) == 1
 
     async def finish_many(self, holder: str, outcomes: Sequence[Outcome], now: datetime) -> int:
         """Record many outcomes at once (sent rows in one statement); rows no longer
@@ -192,11 +180,7 @@ class OutboxRepository:
             ids = sent[start : start + 500]
             result = await self.session.execute(
                 update(OutboxMessage)
-                .where(
-                    OutboxMessage.id.in_(ids),
-                    OutboxMessage.claimed_by == holder,
-                    OutboxMessage.status == OutboxStatus.SENDING.value,
-                )
+                .where(OutboxMessage.id.in_(ids), *_held_by(holder))
                 .values(
                     status=OutboxStatus.SENT.value,
                     sent_at=now,
@@ -239,11 +223,7 @@ class OutboxRepository:
             values["next_attempt_at"] = retry_at or now
         result = await self.session.execute(
             update(OutboxMessage)
-            .where(
-                OutboxMessage.id == message_id,
-                OutboxMessage.claimed_by == holder,
-                OutboxMessage.status == OutboxStatus.SENDING.value,
-            )
+            .where(OutboxMessage.id == message_id, *_held_by(holder))
             .values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -253,10 +233,7 @@ class OutboxRepository:
         """Extend the lease on every row ``holder`` is still sending (a worker's heartbeat)."""
         result = await self.session.execute(
             update(OutboxMessage)
-            .where(
-                OutboxMessage.claimed_by == holder,
-                OutboxMessage.status == OutboxStatus.SENDING.value,
-            )
+            .where(*_held_by(holder))
             .values(claimed_until=now + lease)
             .execution_options(synchronize_session=False)
         )

@@ -23,6 +23,9 @@ FLAGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+# Generous for a loaded machine (2 cores shared by many test runs), still bounded.
+WAIT_MS = 30_000
+MENU = ["政策问答", "培训课程", "我的培训", "我的信息", "修改资料", "帮助"]
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +40,7 @@ def chromium_path() -> str:
 
 
 async def test_browser_start_menu_and_profile(app, chromium_path: str, tmp_path: Path) -> None:
-    from playwright.async_api import async_playwright
+    from playwright.async_api import async_playwright, expect
 
     url = f"http://127.0.0.1:{app.http_port}/"
     async with async_playwright() as pw:
@@ -49,15 +52,22 @@ async def test_browser_start_menu_and_profile(app, chromium_path: str, tmp_path:
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             await page.goto(url)
+            bot = page.locator(".msg.bot")
             await page.fill("#text", "/start")
             await page.click("#send")
-            await page.wait_for_selector(".msg.bot >> text=欢迎使用", timeout=10_000)
-            buttons = await page.locator(".msg.bot .options button").all_inner_texts()
-            assert buttons == ["政策问答", "培训课程", "我的培训", "我的信息", "修改资料", "帮助"]
-            await page.click(".options button >> text=我的信息")
-            await page.wait_for_selector(".msg.bot >> text=身份：农户", timeout=10_000)
+            # Each step waits for its own reply bubble (by count) before the next click: the
+            # page ignores a click while a request is in flight, and the welcome's words
+            # (您的身份：农户) would satisfy a text-only wait for the profile.
+            await expect(bot).to_have_count(1, timeout=WAIT_MS)
+            await expect(bot.nth(0)).to_contain_text("欢迎使用")
+            await expect(bot.nth(0).locator(".options button")).to_have_text(MENU)
+            await bot.nth(0).locator(".options button", has_text="我的信息").click()
+            await expect(bot).to_have_count(2, timeout=WAIT_MS)
+            await expect(bot.nth(1)).to_contain_text("称呼：")
+            await expect(bot.nth(1)).to_contain_text("身份：农户")
             await page.click("#menu")
-            await page.locator(".msg.bot .options").nth(2).wait_for(timeout=10_000)
+            await expect(bot).to_have_count(3, timeout=WAIT_MS)
+            await expect(bot.nth(2).locator(".options button")).to_have_text(MENU)
             await page.screenshot(path=str(tmp_path / "webchat.png"), full_page=True)
             assert errors == []
         finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_browser import FLAGS, chromium_path  # noqa: F401  (fixture)
+from tests.e2e.test_browser import FLAGS, WAIT_MS, chromium_path  # noqa: F401  (fixture)
 from tests.e2e.test_info_channels import seed_prices
 
 pytestmark = pytest.mark.browser
@@ -27,10 +27,10 @@ async def test_browser_shows_the_price_chart(app, chromium_path: str) -> None:  
             await page.fill("#text", "苹果多少钱")
             await page.click("#send")
             image = page.locator(".msg.bot img.attachment")
-            await image.wait_for(timeout=10_000)
+            await image.wait_for(timeout=WAIT_MS)
             await page.wait_for_function(
                 "document.querySelector('.msg.bot img.attachment').naturalWidth > 0",
-                timeout=10_000,
+                timeout=WAIT_MS,
             )
             assert await image.get_attribute("alt") == "price_trend.png"
             assert "灵宝市" in await page.locator(".msg.bot").last.inner_text()

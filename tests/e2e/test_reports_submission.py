@@ -58,6 +58,7 @@ async def test_one_line_report_confirm_amend_and_lock(core, clock) -> None:
     assert "第 2 次修改" in joined(chat.last)
     [report] = await rows(core, Report)
     assert report.version == 2 and len(await rows(core, ReportRevision)) == 2
+    assert report.figures["notes"] is None  # 跳过 skips the optional field, it is no note
     # A one-line amendment keeps the figures it does not mention as they were submitted.
     await chat.say("月报 代销9单")
     assert "培训人数：1人" in joined(chat.last) and "代销单数：9单" in joined(chat.last)
