@@ -364,6 +364,8 @@ async def test_a_retry_after_a_passive_answer_is_not_answered_again(peer, wechat
 async def test_a_message_recorded_by_a_process_that_died_is_handled_on_retry(
     peer, wechat_app
 ) -> None:
+    (channel,) = [c for c in wechat_app.channels if c.name == "wechat"]
+    await asyncio.wait_for(channel.recovered.wait(), 10)  # what start-up replays is done
     msg_id = peer.next_msg_id()
     async with wechat_app.db.transaction() as session:
         inbox = Repositories.on(session).inbox
