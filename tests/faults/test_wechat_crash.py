@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from storage.db import Database
 from storage.models import AuditEntry, OutboxMessage
 from tests.e2e.test_wechat import wechat_env
-from tests.faults.conftest import ledger, wait_for
 from tests.fakes.wechat_peer import FakeWechatApi, WechatPeer
+from tests.faults.conftest import ledger, wait_for
 
 # /mydata takes a minute in the first process (its transaction open, not yet committed)
 # and writes a marker once it is under way; the restarted process runs it normally.
