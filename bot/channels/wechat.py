@@ -216,7 +216,10 @@ class WechatChannel:
     async def start(self, on_incoming: OnIncoming) -> None:
         self._on_incoming = on_incoming
         self.inbox.start()
-        self._recovery = asyncio.create_task(self._recover_loop(), name="wechat-inbox-replay")
+        started = self.clock.now()
+        self._recovery = asyncio.create_task(
+            self._recover_loop(started), name="wechat-inbox-replay"
+        )
 
     async def stop(self) -> None:
         if self._recovery is not None:
@@ -542,11 +545,11 @@ class WechatChannel:
 
     # -- replies ------------------------------------------------------------------------
     # -- start-up: what a crash interrupted --------------------------------------------
-    async def _recover_loop(self) -> None:
+    async def _recover_loop(self, started: datetime) -> None:
         failures = 0
         while True:
             try:
-                await self._recover()
+                await self._recover(started)
                 self.recovered.set()
                 return
             except asyncio.CancelledError:
@@ -556,12 +559,17 @@ class WechatChannel:
                 log.warning("inbox recovery failed", extra={"error": type(exc).__name__})
                 await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
 
-    async def _recover(self) -> None:
-        """Enqueue the kept replies of rows handled just before a crash, then handle the
-        rows never handled, oldest first; their replies go through the outbox."""
+    async def _recover(self, started: datetime) -> None:
+        """Enqueue the kept replies of rows handled just before a crash (recorded before
+        ``started``: this process's own rows are being answered now), then handle the rows
+        never handled, oldest first; their replies go through the outbox."""
         async with self.db.transaction() as session:
             unsent = await InboxRepository(session).unsent_replies(self.name)
-            kept = [(row.id, row.key, row.payload, row.replies or []) for row in unsent]
+            kept = [
+                (row.id, row.key, row.payload, row.replies or [])
+                for row in unsent
+                if row.received_at < started
+            ]
         for item_id, key, payload, replies in kept:
             openid = str((payload.get("fields") or {}).get("FromUserName") or "")
             rows = outbox_rows([from_json(r) for r in replies]) if openid else []
