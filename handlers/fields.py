@@ -18,7 +18,7 @@ from content.regions import Gazetteer
 FULLWIDTH_DIGITS = {ord("０") + i: ord("0") + i for i in range(10)}
 NAME_MAX = 32
 PLACE_MAX = 20
-PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 
@@ -66,8 +66,13 @@ def parse_village(text: str) -> str:
 
 
 def parse_phone(text: str) -> str:
-    """An 11-digit mainland mobile number; spaces, dashes and +86 are tolerated."""
-    digits = re.sub(r"[\s\-()（）\uff0d\u2010-\u2015]", "", normalise_digits(text))
+    """An 11-digit mainland mobile number, 11 ASCII digits after NFKC (full-width digits
+    become ASCII); spaces, dashes and +86 are tolerated. Digits of other scripts (Arabic-
+    Indic ٣, Devanagari ३: NFKC keeps them) are refused with their own reason."""
+    normal = unicodedata.normalize("NFKC", text)
+    if any(ch.isdigit() and not ch.isascii() for ch in normal):
+        raise Invalid("fields/phone_digits")
+    digits = re.sub(r"[\s\-()（）\uff0d\u2010-\u2015]", "", normal)
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):

@@ -33,6 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import OperationalError
+
 from bot.channels.base import (
     Channel,
     DeliveryResult,
@@ -78,6 +80,14 @@ class DeliverySettings:
             lease=timedelta(seconds=config.lease_s),
             max_attempts=config.max_attempts,
         )
+
+
+def database_locked(exc: BaseException) -> bool:
+    """SQLite's write lock held past the busy timeout (a backup, another writer)."""
+    return isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower()
+
+
+LOCKED_BACKOFF_S = (0.2, 5.0)  # first wait and longest wait while the database stays locked
 
 
 def backoff(attempts: int, settings: DeliverySettings) -> float:
@@ -130,6 +140,8 @@ class DeliveryWorker:
         self._address_turns: dict[tuple[str, str], _Turn] = {}
         self._outcomes: list[tuple[Outcome, OutboxMessage]] = []
         self._last_upkeep = 0.0
+        self._locked_since: float | None = None  # when the database was first found locked
+        self._locked_tries = 0
         # claim in batches of at least a quarter of the window (fewer, larger transactions)
         self._claim_at_least = max(1, self.settings.concurrency // 4)
         self.sent = 0  # rows recorded SENT by this worker (figures for benchmarks)
@@ -149,17 +161,24 @@ class DeliveryWorker:
         return len(self._in_flight)
 
     async def run(self) -> None:
-        await self.recover()
+        await self._recover_when_unlocked()
+        if self._stopping:
+            log.info("delivery worker stopped", extra={"holder": self.holder, "sent": 0})
+            return
         recorder = asyncio.create_task(self._record_loop(), name="delivery-recorder")
         try:
             while not self._stopping:
                 try:
                     claimed = await self._claim_round()
                     await self._upkeep()
+                    self._locked_since = None
                 except asyncio.CancelledError:
                     raise
-                except Exception:
-                    log.exception("delivery round failed")
+                except Exception as exc:
+                    if not database_locked(exc):
+                        log.exception("delivery round failed")
+                    else:
+                        await self._wait_for_lock()
                     claimed = 0
                 if self._stopping:
                     break
@@ -191,6 +210,33 @@ class DeliveryWorker:
         for row_id, row in list(self._rows.items()):
             if row_id not in recorded and row_id not in self._sending:
                 self._done(Outcome(row_id, OutboxStatus.PENDING, refund=True), row)
+
+    async def _recover_when_unlocked(self) -> None:
+        """``recover`` at start-up, waiting out a database locked by another writer."""
+        while not self._stopping:
+            try:
+                await self.recover()
+            except Exception as exc:
+                if not database_locked(exc):
+                    raise
+                await self._wait_for_lock()
+            else:
+                self._locked_since = None
+                return
+
+    async def _wait_for_lock(self) -> None:
+        """The database is locked: one warning per locked spell (no traceback), then a
+        growing pause before the next try; ``stop`` cuts the pause short."""
+        if self._locked_since is None:
+            self._locked_since = time.monotonic()
+            self._locked_tries = 0
+            log.warning("database busy; delivery waits", extra={"holder": self.holder})
+        first, longest = LOCKED_BACKOFF_S
+        pause = min(longest, first * 2**self._locked_tries)
+        self._locked_tries += 1
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), pause)
 
     async def recover(self) -> int:
         """Rows whose worker died (lease expired) are queued again (see the module docstring)."""
@@ -345,16 +391,23 @@ class DeliveryWorker:
 
     # -- recording ------------------------------------------------------------------------
     async def _record_loop(self) -> None:
+        locked = False
         while True:
             await self._recorded.wait()
             self._recorded.clear()
             await asyncio.sleep(self.settings.record_every_s)
             try:
                 await self._flush()
+                locked = False
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("recording outcomes failed; retrying")
+            except Exception as exc:
+                if database_locked(exc):
+                    if not locked:
+                        log.warning("database busy; outcomes recorded later")
+                    locked = True
+                else:
+                    log.exception("recording outcomes failed; retrying")
                 self._recorded.set()
                 await asyncio.sleep(0.5)
 

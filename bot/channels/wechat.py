@@ -16,6 +16,13 @@ messages can only go to a person who wrote in the last 48 hours: outside that wi
 ``send`` answers HELD without calling WeChat (or sends template messages when a
 template id is configured).
 
+Crash safety: a message is claimed in its handler's transaction (the dispatcher's
+``inbox_id``) and its rendered replies are kept on the inbox row until they were answered
+in the HTTP reply or written to the outbox. At start-up the channel sends the kept replies
+of rows handled just before a crash, then handles the rows recorded but never handled (the
+process died after WeChat got its "success", and WeChat will not retry); their replies go
+through the outbox as customer-service messages, like a slow handler's.
+
 One process serves the webhook: the nonces seen, the messages being handled and the
 numbered choices last shown to each person live in its memory (after a restart a bare
 number is read as text until the next numbered list).
@@ -54,13 +61,22 @@ from bot.channels.wechat_crypto import (
     signature_ok,
 )
 from bot.clock import Clock
-from bot.messages import ContentKind, Incoming, Location, Rendered, RenderedOption, Sender
+from bot.messages import (
+    ContentKind,
+    Incoming,
+    Location,
+    Rendered,
+    RenderedOption,
+    Sender,
+    from_json,
+)
 from bot.parsing import clean_text, split_command
 from bot.render import Renderer
 from bot.settings import WechatSettings
 from storage.db import Database
 from storage.models import InboxStatus, Priority
 from storage.repositories import Repositories
+from storage.repositories.inbox import InboxRepository
 
 log = logging.getLogger("cunzhan.wechat")
 
@@ -73,6 +89,7 @@ MAX_CHOICES_REMEMBERED = 100_000
 CHOICE_RE = re.compile(r"\d{1,2}")
 DOCTYPE = b"<!doctype"
 SUCCESS = "success"
+REPLAY_PAGE = 100
 
 
 class Refused(Exception):
@@ -93,6 +110,7 @@ class _Pending:
     key: str
     deferred: bool = False  # its request was answered empty: replies go through the outbox
     settled: bool = False
+    item_id: int | None = None  # its inbox row, once recorded
 
 
 @dataclass(frozen=True)
@@ -125,6 +143,12 @@ class _Nonces:
         self.seen.add(nonce)
         self.order.append((now, nonce))
         return True
+
+
+def outbox_rows(rendered: Sequence[Rendered]) -> list[Rendered]:
+    """Replies as customer-service messages: the merged text, then each attachment."""
+    message, files = merge(rendered)
+    return [message, *files] if message.text else files
 
 
 def cdata(text: str) -> str:
@@ -178,6 +202,8 @@ class WechatChannel:
         self._pending: dict[str, _Pending] = {}
         self._choices: OrderedDict[str, tuple[str, ...]] = OrderedDict()
         self._late: set[asyncio.Task[None]] = set()
+        self._recovery: asyncio.Task[None] | None = None
+        self.recovered = asyncio.Event()  # set once start-up recovery has finished
         self.inbox = InboxWriter(db, self.name, clock)
 
     @property
@@ -190,8 +216,16 @@ class WechatChannel:
     async def start(self, on_incoming: OnIncoming) -> None:
         self._on_incoming = on_incoming
         self.inbox.start()
+        started = self.clock.now()
+        self._recovery = asyncio.create_task(
+            self._recover_loop(started), name="wechat-inbox-replay"
+        )
 
     async def stop(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()  # a replayed row cut short stays received: next start
+            await asyncio.gather(self._recovery, return_exceptions=True)
+            self._recovery = None
         for pending in list(self._pending.values()):
             if not pending.task.done():
                 await asyncio.wait({pending.task}, timeout=5.0)
@@ -295,7 +329,7 @@ class WechatChannel:
             return web.Response(status=503)
         task = asyncio.create_task(self._handle(parsed))
         pending = _Pending(task, parsed.openid, parsed.key)
-        self._pending[parsed.key] = pending
+        self._pending[parsed.key] = pending  # before the task first runs: it finds itself here
         task.add_done_callback(lambda _t: self._settle(pending))
         try:
             result = await asyncio.wait_for(asyncio.shield(task), self.reply_budget_s)
@@ -311,6 +345,8 @@ class WechatChannel:
             return web.Response(status=500)
         if result is None:
             return self._success()
+        if pending.item_id is not None:
+            await self.inbox.finish(pending.item_id, InboxStatus.HANDLED)  # answered here
         return self._passive(parsed, result)
 
     def _refuse(self, request: web.Request, exc: Refused) -> web.Response:
@@ -410,22 +446,32 @@ class WechatChannel:
 
     # -- handling, on time or late ------------------------------------------------------
     async def _handle(self, parsed: Parsed) -> list[Rendered] | None:
-        """Record the message once, handle it, mark it handled; None if it was a retry.
+        """Record the message once, then handle it; None if it was a retry.
 
         A message recorded but never handled (the process died while handling it; this
         process is not handling it, or the retry would have met it in ``_pending``) is
-        handled when WeChat retries it: one process serves the webhook."""
-        assert self._on_incoming is not None and parsed.incoming is not None
+        handled when WeChat retries it or at the next start-up, once: the dispatcher
+        claims the row in the message's transaction."""
         recorded = await self.inbox.record(parsed.key, {"fields": parsed.fields})
         if not recorded.new and recorded.status != InboxStatus.RECEIVED.value:
             log.info("retry of a message handled before", extra={"key": parsed.key})
             return None
-        status = InboxStatus.FAILED
+        pending = self._pending.get(parsed.key)
+        if pending is not None:
+            pending.item_id = recorded.item_id
+        return await self._run_handler(parsed, recorded.item_id)
+
+    async def _run_handler(self, parsed: Parsed, item_id: int) -> list[Rendered]:
+        """The dispatcher marks the row handled with the message, keeping its replies on it
+        until they are answered or enqueued; a handler that raised marks it failed."""
+        assert self._on_incoming is not None and parsed.incoming is not None
         try:
-            rendered = await self._on_incoming(parsed.incoming)
-            status = InboxStatus.HANDLED
-        finally:
-            await self.inbox.finish(recorded.item_id, status)
+            rendered = await self._on_incoming(parsed.incoming, inbox_id=item_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            await self.inbox.finish(item_id, InboxStatus.FAILED)
+            raise
         if parsed.heard:
             heard = Rendered(self.renderer.text("wechat/heard", {"text": parsed.heard}))
             rendered = [heard, *rendered]
@@ -449,19 +495,25 @@ class WechatChannel:
             return
         result = task.result()
         if result:
-            message, files = merge(result)
-            rows = [message, *files] if message.text else files
-            self._enqueue_later(pending.openid, pending.key, rows)
+            self._enqueue_later(pending.openid, pending.key, outbox_rows(result), pending.item_id)
 
-    def _enqueue_later(self, openid: str, key: str, rendered: list[Rendered]) -> None:
-        late = asyncio.create_task(self._enqueue(openid, key, rendered))
+    def _enqueue_later(
+        self, openid: str, key: str, rendered: list[Rendered], item_id: int | None = None
+    ) -> None:
+        late = asyncio.create_task(self._enqueue(openid, key, rendered, item_id))
         self._late.add(late)
         late.add_done_callback(self._late.discard)
 
-    async def _enqueue(self, openid: str, key: str, rendered: list[Rendered]) -> None:
-        """Replies that could not be given in the HTTP answer become outbox rows."""
+    async def _enqueue(
+        self, openid: str, key: str, rendered: list[Rendered], item_id: int | None = None
+    ) -> None:
+        """Replies that could not be given in the HTTP answer become outbox rows (the same
+        rows however often this runs: dedupe keys); the inbox row ``item_id`` stops keeping
+        them in the same transaction."""
         async with self.db.transaction() as session:
             repos = Repositories.on(session)
+            if item_id is not None:
+                await repos.inbox.replies_sent([item_id])
             identity = await repos.users.identity(self.name, openid)
             user_id = identity.user_id if identity is not None else None
             for index, item in enumerate(rendered):
@@ -492,6 +544,75 @@ class WechatChannel:
         self._choices.pop(parsed.openid, None)
 
     # -- replies ------------------------------------------------------------------------
+    # -- start-up: what a crash interrupted --------------------------------------------
+    async def _recover_loop(self, started: datetime) -> None:
+        failures = 0
+        while True:
+            try:
+                await self._recover(started)
+                self.recovered.set()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a locked or unreachable database: try again
+                failures += 1
+                log.warning("inbox recovery failed", extra={"error": type(exc).__name__})
+                await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
+
+    async def _recover(self, started: datetime) -> None:
+        """Enqueue the kept replies of rows handled just before a crash (recorded before
+        ``started``: this process's own rows are being answered now), then handle the rows
+        never handled, oldest first; their replies go through the outbox."""
+        async with self.db.transaction() as session:
+            unsent = await InboxRepository(session).unsent_replies(self.name)
+            kept = [
+                (row.id, row.key, row.payload, row.replies or [])
+                for row in unsent
+                if row.received_at < started
+            ]
+        for item_id, key, payload, replies in kept:
+            openid = str((payload.get("fields") or {}).get("FromUserName") or "")
+            rows = outbox_rows([from_json(r) for r in replies]) if openid else []
+            await self._enqueue(openid, key, rows, item_id)
+        after_id = 0
+        while True:
+            async with self.db.transaction() as session:
+                rows = await InboxRepository(session).unhandled(
+                    self.name, limit=REPLAY_PAGE, after_id=after_id
+                )
+                page = [(row.id, row.key, row.payload) for row in rows]
+            if not page:
+                return
+            log.info("replaying unhandled wechat messages", extra={"rows": len(page)})
+            for item_id, key, payload in page:
+                await self._replay(item_id, key, payload)
+            after_id = page[-1][0]
+
+    async def _replay(self, item_id: int, key: str, payload: dict[str, object]) -> None:
+        fields = payload.get("fields")
+        try:
+            if not isinstance(fields, dict):
+                raise Refused(400, "no fields kept")
+            parsed = self.parse({str(k): str(v) for k, v in fields.items()})
+        except Refused as exc:
+            log.warning("unreadable inbox row", extra={"inbox_id": item_id, "reason": exc.reason})
+            await self.inbox.finish(item_id, InboxStatus.FAILED)
+            return
+        if parsed.incoming is None or parsed.key in self._pending:
+            if parsed.incoming is None:
+                await self.inbox.finish(item_id, InboxStatus.HANDLED)
+            return
+        pending = _Pending(
+            asyncio.create_task(self._run_handler(parsed, item_id)),
+            parsed.openid,
+            parsed.key,
+            deferred=True,  # WeChat was answered before the crash: replies via the outbox
+            item_id=item_id,
+        )
+        self._pending[parsed.key] = pending
+        pending.task.add_done_callback(lambda _t: self._settle(pending))
+        await asyncio.wait({pending.task})
+
     def _words(self, openid: str, rendered: Rendered) -> list[str]:
         """The message as pieces within WeChat's limit, options numbered and remembered."""
         text = rendered.text

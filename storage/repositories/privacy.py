@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Text, cast, delete, func, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     AuditEntry,
     DialogState,
     Identity,
+    InboxItem,
     OutboxMessage,
     OutboxStatus,
     Person,
@@ -22,6 +24,28 @@ from storage.models import (
 
 FORGOTTEN_NAME = "已注销"
 UNSENT = (OutboxStatus.PENDING.value, OutboxStatus.HELD.value)
+# What a forgotten person's inbox row keeps: its (channel, key) still recognises a redelivery.
+SCRUBBED_PAYLOAD: dict[str, Any] = {"forgotten": True}
+
+
+def payload_senders(payload: Any) -> set[str]:
+    """Who sent a stored update: Telegram's ``from``/``chat`` ids (anywhere in the update),
+    WeChat's ``FromUserName``."""
+    found: set[str] = set()
+    stack = [payload]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "FromUserName" and isinstance(value, str):
+                    found.add(value)
+                elif key in ("from", "chat") and isinstance(value, dict) and "id" in value:
+                    found.add(str(value["id"]))
+                if isinstance(value, dict | list):
+                    stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
 
 
 @dataclass(frozen=True)
@@ -101,6 +125,7 @@ class PrivacyRepository:
                 updated_at=now,
             )
         )
+        scrubbed = await self._scrub_inbox(user)
         identities = await self.session.execute(
             delete(Identity).where(Identity.user_id == user.id)
         )
@@ -124,4 +149,31 @@ class PrivacyRepository:
             "people": people.rowcount or 0,
             "identities": identities.rowcount or 0,
             "cancelled_messages": unsent.rowcount or 0,
+            "inbox_scrubbed": scrubbed,
         }
+
+    async def _scrub_inbox(self, user: User) -> int:
+        """The raw updates ``user``'s identities sent (names, texts; kept for a while to
+        recognise redeliveries) lose everything but their key. A row not yet handled is
+        scrubbed too: its message is dropped as unreadable rather than handled later."""
+        identities = (
+            await self.session.execute(
+                select(Identity.channel, Identity.external_id).where(Identity.user_id == user.id)
+            )
+        ).all()
+        ids: list[int] = []
+        for channel, external_id in identities:
+            candidates = await self.session.execute(
+                select(InboxItem.id, InboxItem.payload).where(
+                    InboxItem.channel == channel,
+                    cast(InboxItem.payload, Text).contains(external_id),
+                )
+            )
+            ids += [i for i, data in candidates.all() if external_id in payload_senders(data)]
+        if ids:
+            await self.session.execute(
+                update(InboxItem)
+                .where(InboxItem.id.in_(ids))
+                .values(payload=SCRUBBED_PAYLOAD, replies=null())
+            )
+        return len(ids)

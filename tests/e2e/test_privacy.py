@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bot import logs
 from bot.app import CunzhanApp
 from bot.settings import SettingsError, load_settings
-from storage.models import AuditEntry, Identity, Person
+from storage.models import AuditEntry, Identity, InboxItem, Person
 from storage.repositories import Repositories
 from tests.conftest import issue_invite
 from tests.factories import ChatDriver, find_token, incoming, joined
@@ -161,3 +161,82 @@ def test_logs_never_hold_a_full_phone_or_id_number(fmt: str, monkeypatch) -> Non
     assert "138****5678" in out and "110105********002X" in out
     for secret in (PHONE, ID_NUMBER, ID_NUMBER.lower(), "19491231"):
         assert secret not in out
+
+
+def telegram_update(update_id: int, chat: int, text: str) -> dict:
+    sender = {"id": chat, "is_bot": False, "first_name": "秀英", "last_name": "王"}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1790000000,
+            "chat": {"id": chat, "type": "private", "first_name": "秀英"},
+            "from": sender,
+            "text": text,
+        },
+    }
+
+
+def wechat_fields(openid: str, text: str, at: int) -> dict:
+    return {
+        "fields": {
+            "ToUserName": "gh_station",
+            "FromUserName": openid,
+            "CreateTime": str(at),
+            "MsgType": "text",
+            "Content": text,
+            "MsgId": str(at),
+        }
+    }
+
+
+async def test_forgetme_scrubs_the_raw_updates_kept_in_the_inbox(core) -> None:
+    user_id = await register(core, "hh7")
+    now = core.clock.now()
+    secret = f"我的电话是{PHONE}"
+    async with core.db.transaction() as session:
+        session.add_all(
+            [
+                Identity(user_id=user_id, channel="telegram", external_id="7001"),
+                Identity(user_id=user_id, channel="wechat", external_id="oXiuying"),
+            ]
+        )
+        inbox = Repositories.on(session).inbox
+        mine = [
+            await inbox.add("telegram", "1:a", telegram_update(1, 7001, secret), now),
+            await inbox.add("telegram", "2:b", telegram_update(2, 7001, "王秀英"), now),
+            await inbox.add("wechat", "w1", wechat_fields("oXiuying", secret, 1), now),
+        ]
+        others = [
+            # another person whose id contains this one's (7001 in 17001) and a name match
+            await inbox.add("telegram", "3:c", telegram_update(3, 17001, "7001"), now),
+            await inbox.add("wechat", "w2", wechat_fields("oOther", "oXiuying 王秀英", 2), now),
+        ]
+        for item_id in mine[:2] + others:
+            await inbox.claim(item_id, now=now, replies=[{"text": "收到"}])
+    chat = ChatDriver(core.dispatcher, user="hh7")
+    await chat.say("/forgetme")
+    assert "已删除" in joined(await chat.press("确认删除"))
+    async with core.db.transaction() as session:
+        rows = {
+            i.id: i
+            for i in (await session.execute(select(InboxItem).order_by(InboxItem.id))).scalars()
+        }
+        audit = (
+            await session.execute(select(AuditEntry).where(AuditEntry.action == "privacy.forget"))
+        ).scalar_one()
+    for item_id in mine:  # the rows stay (a redelivery is still recognised), emptied
+        assert rows[item_id].payload == {"forgotten": True}
+        assert rows[item_id].replies is None
+    assert [rows[i].key for i in mine] == ["1:a", "2:b", "w1"]
+    assert rows[mine[0]].status == "handled" and rows[mine[2]].status == "received"
+    for item_id in others:
+        assert rows[item_id].payload != {"forgotten": True}
+        assert rows[item_id].replies == [{"text": "收到"}]
+    assert audit.details["inbox_scrubbed"] == 3
+    async with core.db.transaction() as session:
+        # a redelivery of a scrubbed update is still recognised as a duplicate
+        again = await Repositories.on(session).inbox.add(
+            "telegram", "1:a", telegram_update(1, 7001, secret), now
+        )
+    assert again is None

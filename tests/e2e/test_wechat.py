@@ -317,7 +317,7 @@ async def test_retries_of_a_slow_message_are_handled_once(
             assert third.body == "success"
             [late] = await wechat_api.wait_for_sent(1, touser="o-slow")
             assert "慢慢来" in late
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(1.0)  # time for a duplicate to show
             assert wechat_api.to("o-slow") == [late]
         assert CALLS == ["o-slow"]
         assert await count(application, InboxItem) == 1
@@ -364,6 +364,8 @@ async def test_a_retry_after_a_passive_answer_is_not_answered_again(peer, wechat
 async def test_a_message_recorded_by_a_process_that_died_is_handled_on_retry(
     peer, wechat_app
 ) -> None:
+    (channel,) = [c for c in wechat_app.channels if c.name == "wechat"]
+    await asyncio.wait_for(channel.recovered.wait(), 10)  # what start-up replays is done
     msg_id = peer.next_msg_id()
     async with wechat_app.db.transaction() as session:
         inbox = Repositories.on(session).inbox
@@ -561,3 +563,53 @@ async def test_a_message_for_another_app_is_refused(peer, wechat_app) -> None:
     assert response.status == 400
     assert await count(wechat_app, Identity) == 0
     assert await count(wechat_app, OutboxMessage) == 0
+
+
+async def test_start_up_sends_kept_replies_and_handles_what_a_crash_left(
+    database_url, settings_for, wechat_api, wclock
+) -> None:
+    """Rows a dead process left: one handled whose replies were kept but never enqueued,
+    one recorded after WeChat got "success" but never handled. A restart sends the first's
+    replies and handles the second, each once, as customer-service messages."""
+    settings = settings_for(database_url, **wechat_env(wechat_api))
+    first = await running(settings, wclock)
+    url = f"http://127.0.0.1:{first.http_port}/wechat"
+    try:
+        async with WechatPeer(url, now=lambda: wclock.now().timestamp()) as p:
+            assert "身份" in await p.say("o-left", "我的信息")  # within WeChat's 48 hours
+    finally:
+        await first.stop()
+    earlier = wclock.now() - timedelta(seconds=5)
+    fields = {
+        "ToUserName": "gh_test",
+        "FromUserName": "o-left",
+        "CreateTime": str(int(earlier.timestamp())),
+        "MsgType": "text",
+        "Content": "/mydata",
+        "MsgId": "900001",
+    }
+    async with first.db.transaction() as session:
+        inbox = Repositories.on(session).inbox
+        kept = await inbox.add(
+            "wechat", "900000", {"fields": {**fields, "MsgId": "900000"}}, earlier
+        )
+        assert kept is not None
+        await inbox.claim(kept, now=earlier, replies=[{"text": "留下的回答", "options": []}])
+        left = await inbox.add("wechat", "900001", {"fields": fields}, earlier)
+    wclock.advance(timedelta(seconds=1))
+    for _ in range(2):  # the second start finds nothing left to do
+        again = await running(settings, wclock)
+        try:
+            sent = await wechat_api.wait_for_sent(2, touser="o-left")
+            await asyncio.sleep(1.0)  # time for a duplicate to show
+        finally:
+            await again.stop()
+        assert len(sent) == 2 and len(wechat_api.to("o-left")) == 2
+        assert "留下的回答" in sent[0] and "身份" in sent[1]
+    async with again.db.transaction() as session:
+        inbox = Repositories.on(session).inbox
+        rows = [await inbox.get("wechat", key) for key in ("900000", "900001")]
+    assert [(r.id, r.status, r.replies) for r in rows if r] == [
+        (kept, "handled", None),
+        (left, "handled", None),
+    ]

@@ -23,11 +23,21 @@ from handlers.fields import (
         ("１３８１２３４５６７８", "13812345678"),
         ("138 1234 5678", "13812345678"),
         ("+86 138-1234-5678", "13812345678"),
-        ("٠١٣٨١٢٣٤٥٦٧٨"[1:], "13812345678"),
+        ("+８６ １３８－１２３４－５６７８", "13812345678"),
     ],
 )
 def test_phone_accepts_common_forms(raw: str, expected: str) -> None:
     assert parse_phone(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["١٣٨١٢٣٤٥٦٧٨", "۱۳۸۱۲۳۴۵۶۷۸", "१३८१२३४५६७८", "1381234567٨", "138 1234 ５６7٨"]
+)
+def test_phone_in_other_scripts_digits_is_refused_with_its_own_reason(raw: str) -> None:
+    """NFKC leaves Arabic-Indic (and other scripts') digits as they are: not 11 ASCII digits."""
+    with pytest.raises(Invalid) as refusal:
+        parse_phone(raw)
+    assert refusal.value.template == "fields/phone_digits"
 
 
 @pytest.mark.parametrize("raw", ["", "12345", "23812345678", "1381234567", "138123456789", "abc"])

@@ -38,10 +38,18 @@ def test_names_are_one_clean_line_of_at_most_64_chars() -> None:
     assert len(clean_name("长" * 200)) == 64
 
 
-@pytest.mark.parametrize("raw", ["١٣٨١٢٣٤٥٦٧٨", "１３８１２３４５６７８", "+86 138-1234-5678"])
+@pytest.mark.parametrize(
+    "raw", ["１３８１２３４５６７８", "+86 138-1234-5678", "\u200b13812345678"]
+)
 def test_phone_is_eleven_ascii_digits(raw: str) -> None:
     phone = parse_phone(clean_text(raw))
     assert phone == "13812345678" and phone.isascii()
+
+
+def test_arabic_indic_digits_are_not_a_phone() -> None:
+    with pytest.raises(Invalid) as refusal:
+        parse_phone(clean_text("١٣٨١٢٣٤٥٦٧٨"))
+    assert refusal.value.template == "fields/phone_digits"
 
 
 @pytest.mark.parametrize("raw", ["1381234567", "138123456789", "23812345678", "1381234567８x"])
