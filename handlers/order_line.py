@@ -22,6 +22,7 @@ from handlers.fields import (
     canonical_unit,
     convert_quantity,
     format_decimal,
+    normalise_digits,
     parse_money_fen,
     parse_phone,
     parse_quantity,
@@ -41,6 +42,9 @@ PRODUCT_MAX = 32
 PLATFORM_MAX = 32
 NOTE_MAX = 200
 HOUSEHOLD_NAME_MAX = 16
+# Han characters including the extension blocks (rare characters in names, 生僻字: 㐀 in
+# Extension A, 𠀀 from Extension B on), the middle dot of minority names, Latin letters.
+HOUSEHOLD_NAME_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f·A-Za-z]+")
 
 _MASK = "\x00"
 NEGATIVE_SIGNS = "-−负"
@@ -109,7 +113,9 @@ def looks_like_order(text: str) -> bool:
 
 
 def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
+    # NFKC folds full-width digits but not other scripts' (Arabic-Indic ٣ stays; regex \d
+    # would still match it and the phone and amount parsers would then refuse it).
+    text = normalise_digits(unicodedata.normalize("NFKC", text))
     text = text.replace("，", " ").replace("、", " ").replace("。", " ").replace("；", " ")
     return text.replace(",", " ").replace(";", " ").strip()
 
@@ -283,7 +289,7 @@ def parse_household_name(text: str) -> str:
     if (
         not name
         or len(name) > HOUSEHOLD_NAME_MAX
-        or not re.fullmatch(r"[\u4e00-\u9fff·A-Za-z]+", name)
+        or not HOUSEHOLD_NAME_RE.fullmatch(name)
     ):
         raise Invalid("orders/household_name_invalid", text=text[:20])
     return name
