@@ -240,9 +240,10 @@ def price_order(
             quantity = Quantity(plain_decimal(converted), per_unit)
             if quantity.amount > MAX_QUANTITY:
                 raise Invalid("orders/quantity_too_large", limit=format_decimal(MAX_QUANTITY))
-        computed = int(
-            (quantity.amount * unit_price_fen).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        )
+        product = quantity.amount * unit_price_fen
+        if product > MAX_TOTAL_FEN:  # before quantize, which fails past 28 digits
+            raise Invalid("orders/total_too_large", limit=MAX_TOTAL_FEN, total=int(product))
+        computed = int(product.quantize(Decimal(1), rounding=ROUND_HALF_UP))
         if total_fen is not None and abs(total_fen - computed) > 1:
             raise Invalid("orders/price_conflict", computed=computed, typed=total_fen)
         total_fen = computed
@@ -286,11 +287,7 @@ def parse_product(text: str) -> str:
 
 def parse_household_name(text: str) -> str:
     name = "".join(text.split())
-    if (
-        not name
-        or len(name) > HOUSEHOLD_NAME_MAX
-        or not HOUSEHOLD_NAME_RE.fullmatch(name)
-    ):
+    if not name or len(name) > HOUSEHOLD_NAME_MAX or not HOUSEHOLD_NAME_RE.fullmatch(name):
         raise Invalid("orders/household_name_invalid", text=text[:20])
     return name
 
