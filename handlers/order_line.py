@@ -67,7 +67,11 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("unit_price", re.compile(rf"一{_PER}(?P<money>{_MONEY})")),
     ("unit_price", re.compile(rf"单价\s*[:]?\s*(?P<money>{_MONEY}|\d+(?:\.\d+)?)")),
     ("total", re.compile(rf"(?:共|合计|总价|总共|总计|一共|金额)?\s*[:]?\s*(?P<money>{_MONEY})")),
-    ("quantity", re.compile(rf"(?P<value>(?<![\d.]){NUMBER_PATTERN}\s*(?:{UNIT_PATTERN})半?)")),
+    # Not after a Latin letter: 1e308斤 is not the product "苹果 1e" and 308斤.
+    (
+        "quantity",
+        re.compile(rf"(?P<value>(?<![\d.A-Za-z]){NUMBER_PATTERN}\s*(?:{UNIT_PATTERN})半?)"),
+    ),
     ("long_number", re.compile(r"(?<![\d.])\d{8,}(?![\d.])")),
 )
 

@@ -154,6 +154,8 @@ async def test_nan_inf_negative_and_huge_money(core, clock, money: str) -> None:
         said = joined(await staff.say(line))
         assert not said.startswith(("这笔订单：", "已记录", "已更正")), (line, said)
         await staff.say("取消")
+    said = joined(await staff.say("代销 苹果 1e308斤 3元/斤 张三"))
+    assert not said.startswith("这笔订单："), said  # not the product "苹果 1e", 308斤
     # The guided form refuses the same amounts at the price step.
     await staff.say("/order")
     for answer in ("[代销]", "苹果", "200斤"):
