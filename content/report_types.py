@@ -276,6 +276,12 @@ class ValueProblem(ValueError):
         self.data = data
 
 
+# Without a maximum of its own, a figure is still bounded: one station's month never comes
+# near these, and an unbounded 40-digit figure broke the check page (shown rounded) and sums.
+MONEY_MAX_YUAN = 100_000_000
+NUMBER_MAX = 1_000_000
+
+
 def parse_amount_fen(text: str) -> int:
     """``3200``, ``3200元``, ``3,200.50``, ``0.32万元`` → fen."""
     compact = re.sub(r"[\s,，]", "", text)
@@ -296,8 +302,9 @@ def parse_value(spec: FieldSpec, text: str) -> int | str | None:
     text = text.strip()
     if spec.kind == "money":
         fen = parse_amount_fen(text)
-        if spec.max is not None and fen > spec.max * 100:
-            raise ValueProblem("too_big", limit=spec.max)
+        limit = spec.max if spec.max is not None else MONEY_MAX_YUAN
+        if fen > limit * 100:
+            raise ValueProblem("too_big", limit=limit)
         return fen
     if spec.kind == "number":
         compact = re.sub(r"[\s,，]", "", text)
@@ -308,8 +315,9 @@ def parse_value(spec: FieldSpec, text: str) -> int | str | None:
         value = int(compact)
         if value < spec.min:
             raise ValueProblem("too_small", limit=spec.min)
-        if spec.max is not None and value > spec.max:
-            raise ValueProblem("too_big", limit=spec.max)
+        limit = spec.max if spec.max is not None else NUMBER_MAX
+        if value > limit:
+            raise ValueProblem("too_big", limit=limit)
         return value
     if spec.kind == "choice":
         for index, choice in enumerate(spec.choices, 1):
@@ -329,6 +337,8 @@ TOKEN_RE = re.compile(
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*"
     r"(?P<unit>万元|万|元|块|[^\d\s,，。;；]?)"
 )
+SCIENTIFIC_RE = re.compile(r"[-+]?\d+(?:\.\d+)?[eE][-+]?\d+\S*")
+LEFTOVER_RE = re.compile(r"[^\s,，。;；:：、]+")
 
 
 @dataclass
@@ -369,8 +379,14 @@ def parse_line(rtype: ReportType, text: str) -> LineParse:
                     out.values[spec.key] = choice
                     text = text.replace(choice, " ").replace(spec.keyword, " ", 1)
                     break
-    keyword = ""
+    # 1e9元 is not 9元 after an unknown "1e"; nan元, inf元 and other words without a figure
+    # are reported back as not understood rather than silently dropped.
+    out.unknown.extend(m.group(0) for m in SCIENTIFIC_RE.finditer(text))
+    text = SCIENTIFIC_RE.sub(" ", text)
+    keyword, done = "", 0
     for m in TOKEN_RE.finditer(text):
+        out.unknown.extend(LEFTOVER_RE.findall(text[done : m.start()]))
+        done = m.end()
         word = m.group("kw").strip()
         keyword = word or keyword
         unit = m.group("unit").strip()
@@ -387,6 +403,7 @@ def parse_line(rtype: ReportType, text: str) -> LineParse:
             continue
         if value is not None:
             out.values[spec.key] = value
+    out.unknown.extend(LEFTOVER_RE.findall(text[done:]))
     return out
 
 

@@ -22,6 +22,7 @@ from handlers.fields import (
     canonical_unit,
     convert_quantity,
     format_decimal,
+    normalise_digits,
     parse_money_fen,
     parse_phone,
     parse_quantity,
@@ -41,6 +42,9 @@ PRODUCT_MAX = 32
 PLATFORM_MAX = 32
 NOTE_MAX = 200
 HOUSEHOLD_NAME_MAX = 16
+# Han characters including the extension blocks (rare characters in names, 生僻字: 㐀 in
+# Extension A, 𠀀 from Extension B on), the middle dot of minority names, Latin letters.
+HOUSEHOLD_NAME_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f·A-Za-z]+")
 
 _MASK = "\x00"
 NEGATIVE_SIGNS = "-−负"
@@ -63,7 +67,11 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("unit_price", re.compile(rf"一{_PER}(?P<money>{_MONEY})")),
     ("unit_price", re.compile(rf"单价\s*[:]?\s*(?P<money>{_MONEY}|\d+(?:\.\d+)?)")),
     ("total", re.compile(rf"(?:共|合计|总价|总共|总计|一共|金额)?\s*[:]?\s*(?P<money>{_MONEY})")),
-    ("quantity", re.compile(rf"(?P<value>(?<![\d.]){NUMBER_PATTERN}\s*(?:{UNIT_PATTERN})半?)")),
+    # Not after a Latin letter: 1e308斤 is not the product "苹果 1e" and 308斤.
+    (
+        "quantity",
+        re.compile(rf"(?P<value>(?<![\d.A-Za-z]){NUMBER_PATTERN}\s*(?:{UNIT_PATTERN})半?)"),
+    ),
     ("long_number", re.compile(r"(?<![\d.])\d{8,}(?![\d.])")),
 )
 
@@ -109,7 +117,9 @@ def looks_like_order(text: str) -> bool:
 
 
 def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
+    # NFKC folds full-width digits but not other scripts' (Arabic-Indic ٣ stays; regex \d
+    # would still match it and the phone and amount parsers would then refuse it).
+    text = normalise_digits(unicodedata.normalize("NFKC", text))
     text = text.replace("，", " ").replace("、", " ").replace("。", " ").replace("；", " ")
     return text.replace(",", " ").replace(";", " ").strip()
 
@@ -234,9 +244,10 @@ def price_order(
             quantity = Quantity(plain_decimal(converted), per_unit)
             if quantity.amount > MAX_QUANTITY:
                 raise Invalid("orders/quantity_too_large", limit=format_decimal(MAX_QUANTITY))
-        computed = int(
-            (quantity.amount * unit_price_fen).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        )
+        product = quantity.amount * unit_price_fen
+        if product > MAX_TOTAL_FEN:  # before quantize, which fails past 28 digits
+            raise Invalid("orders/total_too_large", limit=MAX_TOTAL_FEN, total=int(product))
+        computed = int(product.quantize(Decimal(1), rounding=ROUND_HALF_UP))
         if total_fen is not None and abs(total_fen - computed) > 1:
             raise Invalid("orders/price_conflict", computed=computed, typed=total_fen)
         total_fen = computed
@@ -280,11 +291,7 @@ def parse_product(text: str) -> str:
 
 def parse_household_name(text: str) -> str:
     name = "".join(text.split())
-    if (
-        not name
-        or len(name) > HOUSEHOLD_NAME_MAX
-        or not re.fullmatch(r"[\u4e00-\u9fff·A-Za-z]+", name)
-    ):
+    if not name or len(name) > HOUSEHOLD_NAME_MAX or not HOUSEHOLD_NAME_RE.fullmatch(name):
         raise Invalid("orders/household_name_invalid", text=text[:20])
     return name
 

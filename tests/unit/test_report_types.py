@@ -102,7 +102,7 @@ def test_one_line_reports(types) -> None:
         "poor_households": 4,
     }
     parsed = parse_line(progress, "苹果5箱 代销-")
-    assert parsed.values == {} and parsed.unknown == ["苹果5箱"]
+    assert parsed.values == {} and parsed.unknown == ["苹果5箱", "代销-"]
     demo = types["demo_county"]
     parsed = parse_line(demo, "服务站暂停运营 上行0.5万元")
     assert parsed.values == {"station_status": "暂停运营", "upstream_sales": 500000}
