@@ -201,7 +201,10 @@ async def export_reports(msg: Incoming, ctx: Context) -> list[Reply]:
 
 @router.command("lockreports", aliases=(), roles=(Role.ADMIN,), summary="help_lock_reports")
 async def lock_reports(msg: Incoming, ctx: Context) -> list[Reply]:
-    """``/lockreports 2026-10 [type]``: no more submissions or amendments for the period."""
+    """``/lockreports 2026-10 [type]``: no more submissions or amendments for the period.
+    A lock covers every county, so only a province administrator may set it."""
+    if ctx.user.county:
+        return [Reply("reports/province_only")]
     types = await load_types(ctx.repos)
     picked = _period_and_types(ctx, msg.args, types)
     if picked is None or picked[0] is None:
@@ -223,7 +226,10 @@ async def lock_reports(msg: Incoming, ctx: Context) -> list[Reply]:
 
 @router.command("reporttype", roles=(Role.ADMIN,), summary="help_report_type")
 async def report_type(msg: Incoming, ctx: Context) -> list[Reply]:
-    """``/reporttype progress due 20``: change a type's due day (checked before it is kept)."""
+    """``/reporttype progress due 20``: change a type's due day (checked before it is kept);
+    province administrators only, since a type applies to every county."""
+    if ctx.user.county:
+        return [Reply("reports/province_only")]
     if len(msg.args) != 3 or msg.args[1] not in ("due", "截止日") or not msg.args[2].isdigit():
         return [Reply("reports/type_usage")]
     code, day = msg.args[0], int(msg.args[2])

@@ -22,7 +22,7 @@ async def liaison(core, user: str = "li", county: str = "滑县", village: str =
     return chat
 
 
-async def county_admin(core, user: str = "adm", county: str = "滑县"):
+async def county_admin(core, user: str = "adm", county: str | None = "滑县"):
     chat = ChatDriver(core.dispatcher, user=user)
     code = await issue_invite(core.db, "admin", county=county)
     await chat.say(f"/bind {code}")
@@ -63,8 +63,11 @@ async def test_one_line_report_confirm_amend_and_lock(core, clock) -> None:
     await chat.say("月报 代销9单")
     assert "培训人数：1人" in joined(chat.last) and "代销单数：9单" in joined(chat.last)
     await chat.say("取消")
-    # The admin locks the period; no more amendments.
-    admin = await county_admin(core)
+    # A county admin cannot lock a period for the whole province; the province admin can.
+    county = await county_admin(core)
+    assert "省级管理员" in joined(await county.say("/lockreports 2026-10 progress"))
+    assert "省级管理员" in joined(await county.say("/reporttype progress due 20"))
+    admin = await county_admin(core, user="prov", county=None)
     assert "已锁定" in joined(await admin.say("/lockreports 2026-10 progress"))
     assert "已经由管理员锁定" in joined(await chat.say("月报 培训1人"))
     actions = [a.action for a in await rows(core, AuditEntry)]
