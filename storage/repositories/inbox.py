@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import InboxItem, InboxStatus
 from storage.upsert import insert_ignore, insert_many_ignore
 
-
 # ``claim`` runs once per message: its statements are built once, on the table (the ORM's
 # bulk-update path would also search the session for rows to synchronise; none are loaded).
 _INBOX = InboxItem.__table__

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import DialogState, Identity, Role, User
 
-
 # Built once: every incoming message runs it, and a statement object reused keeps its
 # cache key (building and keying it afresh cost about a tenth of a /start's CPU).
 _WITH_DIALOG = (
