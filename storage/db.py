@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_driver
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
@@ -52,6 +54,12 @@ class Database:
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _one_trip(dialect: Any, _record: Any, _args: Any, kwargs: dict[str, Any]) -> None:
+        # One trip to the driver thread per statement (see storage/sqlite_driver.py).
+        if dialect.driver == "aiosqlite":
+            kwargs["async_creator_fn"] = sqlite_driver.connect
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event, not pysqlite, decide how transactions start.

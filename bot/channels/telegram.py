@@ -20,7 +20,6 @@ from urllib.parse import urlparse
 
 import aiohttp
 from aiohttp import web
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import (
     BadRequest,
@@ -89,13 +88,14 @@ def inbox_key(update: dict[str, Any]) -> str:
     return f"{update['update_id']}:{digest}"
 
 
-def keyboard(rendered: Rendered) -> InlineKeyboardMarkup | None:
+def keyboard(rendered: Rendered) -> dict[str, Any] | None:
+    """The inline keyboard of ``rendered`` as Bot API JSON (``reply_markup``), or None."""
     if not rendered.options:
         return None
-    buttons = [InlineKeyboardButton(o.label, callback_data=o.token) for o in rendered.options]
+    buttons = [{"text": o.label, "callback_data": o.token} for o in rendered.options]
     per_row = 2 if len(buttons) > 3 and max(len(o.label) for o in rendered.options) <= 8 else 1
     rows = [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
-    return InlineKeyboardMarkup(rows)
+    return {"inline_keyboard": rows}
 
 
 PHOTO_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
@@ -113,28 +113,46 @@ async def send_file(bot: Bot, chat_id: int, rendered: Rendered) -> str:
     return str(message.message_id)
 
 
-def to_incoming(update: Update) -> Incoming | None:
-    """The neutral form of an update, or None for what cunzhan does not handle."""
-    user = update.effective_user
-    chat = update.effective_chat
-    if user is None or chat is None or chat.type != ChatType.PRIVATE or user.is_bot:
+def chat_id_of(update: dict[str, Any]) -> int | None:
+    """The chat an update came from (a message's, or a pressed button's message's)."""
+    message = update.get("message")
+    if message is None:
+        message = (update.get("callback_query") or {}).get("message")
+    chat = (message or {}).get("chat") or {}
+    chat_id = chat.get("id")
+    return chat_id if isinstance(chat_id, int) else None
+
+
+def to_incoming(update: dict[str, Any]) -> Incoming | None:
+    """The neutral form of an update (the Bot API's JSON, read directly: building
+    python-telegram-bot's objects cost more than the rest of the adapter), or None for what
+    cunzhan does not handle. A malformed update raises ValueError, TypeError or KeyError."""
+    callback = update.get("callback_query")
+    message = update.get("message")
+    if callback is not None:
+        user, chat = callback["from"], (callback.get("message") or {}).get("chat")
+    elif message is not None:
+        user, chat = message.get("from"), message["chat"]
+    else:
         return None
-    sender = Sender("telegram", str(user.id), clean_name(user.full_name or ""))
-    if update.callback_query is not None:
-        when = datetime.now(UTC)
+    if user is None or chat is None or chat["type"] != ChatType.PRIVATE or user.get("is_bot"):
+        return None
+    last = user.get("last_name")
+    full_name = f"{user['first_name']} {last}" if last else user["first_name"]
+    sender = Sender("telegram", str(int(user["id"])), clean_name(str(full_name or "")))
+    if callback is not None:
         return Incoming(
             sender,
             ContentKind.OPTION,
-            when,
-            option=update.callback_query.data or "",
-            message_id=update.callback_query.id,
+            datetime.now(UTC),
+            option=str(callback.get("data") or ""),
+            message_id=str(callback["id"]),
         )
-    message = update.message
-    if message is None:
-        return None
-    when, message_id = message.date.astimezone(UTC), str(message.message_id)
-    if message.text is not None:
-        text = clean_text(message.text)
+    when = datetime.fromtimestamp(message["date"], UTC)
+    message_id = str(int(message["message_id"]))
+    text = message.get("text")
+    if text is not None:
+        text = clean_text(str(text))
         command = split_command(text)
         if command is not None:
             return Incoming(
@@ -147,23 +165,23 @@ def to_incoming(update: Update) -> Incoming | None:
                 message_id=message_id,
             )
         return Incoming(sender, ContentKind.TEXT, when, text=text, message_id=message_id)
-    if message.location is not None:
-        where = Location(message.location.latitude, message.location.longitude)
+    location = message.get("location")
+    if location is not None:
+        where = Location(float(location["latitude"]), float(location["longitude"]))
         return Incoming(sender, ContentKind.LOCATION, when, location=where, message_id=message_id)
     kind = (
         ContentKind.PHOTO
-        if message.photo
+        if message.get("photo")
         else ContentKind.STICKER
-        if message.sticker
+        if message.get("sticker")
         else ContentKind.VOICE
-        if message.voice or message.audio
+        if message.get("voice") or message.get("audio")
         else ContentKind.FILE
-        if message.document
+        if message.get("document")
         else ContentKind.OTHER
     )
-    return Incoming(
-        sender, kind, when, text=clean_text(message.caption or ""), message_id=message_id
-    )
+    caption = clean_text(str(message.get("caption") or ""))
+    return Incoming(sender, kind, when, text=caption, message_id=message_id)
 
 
 class TelegramChannel:
@@ -423,28 +441,25 @@ class TelegramChannel:
             self._slots.release()
 
     async def _handle_row(self, item_id: int, payload: dict[str, Any]) -> None:
-        bot = self.application.bot
         try:
-            update = Update.de_json(payload, bot)
-            incoming = to_incoming(update) if update is not None else None
-        except (ValueError, TypeError, KeyError):
+            incoming, readable = to_incoming(payload), True
+        except (ValueError, TypeError, KeyError, AttributeError):
             log.warning("unreadable update", extra={"inbox_id": item_id})
-            update, incoming = None, None
-        if update is None or incoming is None:
+            incoming, readable = None, False
+        if incoming is None:
             async with self.db.transaction() as session:
-                status = InboxStatus.HANDLED if update is not None else InboxStatus.FAILED
+                status = InboxStatus.HANDLED if readable else InboxStatus.FAILED
                 await InboxRepository(session).claim(item_id, now=self.clock.now(), status=status)
             return
-        if update.callback_query is not None:
+        if incoming.kind is ContentKind.OPTION:
             try:
-                await update.callback_query.answer()
+                await self.application.bot.answer_callback_query(incoming.message_id or "")
             except (BadRequest, NetworkError) as exc:  # too old after a restart: still handled
                 log.info("callback answer failed", extra={"error": str(exc)})
         assert self._on_incoming is not None
         rendered = await self._on_incoming(incoming, inbox_id=item_id)
         if rendered:
-            chat_id = update.effective_chat.id if update.effective_chat else None
-            await self._reply(item_id, str(chat_id), rendered)
+            await self._reply(item_id, str(chat_id_of(payload)), rendered)
 
     async def _reply(self, item_id: int, address: str, rendered: list[Rendered]) -> None:
         for item in rendered:
@@ -469,13 +484,11 @@ class TelegramChannel:
             rows = await InboxRepository(session).unsent_replies(self.name)
             pending = [(row.id, row.payload, row.replies or []) for row in rows]
         for item_id, payload, replies in pending:
-            chat = (payload.get("message") or {}).get("chat") or (
-                (payload.get("callback_query") or {}).get("message") or {}
-            ).get("chat")
-            if not chat or "id" not in chat:
+            chat_id = chat_id_of(payload)
+            if chat_id is None:
                 self._replied.append(item_id)
                 continue
-            await self._reply(item_id, str(chat["id"]), [from_json(r) for r in replies])
+            await self._reply(item_id, str(chat_id), [from_json(r) for r in replies])
         if pending:
             log.info("replies resent after restart", extra={"rows": len(pending)})
             await self._flush_replied()
@@ -532,7 +545,7 @@ class TelegramChannel:
                 payload: dict[str, Any] = {"chat_id": int(address), "text": piece}
                 markup = keyboard(rendered) if last else None
                 if markup is not None:
-                    payload["reply_markup"] = markup.to_dict()
+                    payload["reply_markup"] = markup
                 if paid:
                     payload["allow_paid_broadcast"] = True
                 ids.append(await self._send_message(payload))

@@ -12,11 +12,25 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, null, select, update
+from sqlalchemy import bindparam, delete, func, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxItem, InboxStatus
 from storage.upsert import insert_ignore, insert_many_ignore
+
+# ``claim`` runs once per message: its statements are built once, on the table (the ORM's
+# bulk-update path would also search the session for rows to synchronise; none are loaded).
+_INBOX = InboxItem.__table__
+_CLAIM = (
+    update(_INBOX)
+    .where(_INBOX.c.id == bindparam("item_id"), _INBOX.c.status == InboxStatus.RECEIVED.value)
+    .values(
+        status=bindparam("new_status"),
+        handled_at=bindparam("now"),
+        attempts=_INBOX.c.attempts + 1,
+    )
+)
+_CLAIM_KEEPING = _CLAIM.values(replies=bindparam("replies"))
 
 
 class InboxRepository:
@@ -68,18 +82,11 @@ class InboxRepository:
     ) -> bool:
         """Mark a received row ``status`` (keeping its rendered replies until
         ``replies_sent``); False when it was handled already, and then nothing changes."""
-        values: dict[str, Any] = {
-            "status": status.value,
-            "handled_at": now,
-            "attempts": InboxItem.attempts + 1,
-        }
+        params: dict[str, Any] = {"item_id": item_id, "new_status": status.value, "now": now}
         if replies:
-            values["replies"] = list(replies)
-        result = await self.session.execute(
-            update(InboxItem)
-            .where(InboxItem.id == item_id, InboxItem.status == InboxStatus.RECEIVED.value)
-            .values(**values)
-        )
+            params["replies"] = list(replies)
+        stmt = _CLAIM_KEEPING if replies else _CLAIM
+        result = await self.session.execute(stmt, params)
         return bool(result.rowcount)
 
     async def keep_replies(self, item_id: int, replies: Sequence[dict[str, Any]]) -> None:
