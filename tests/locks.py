@@ -20,8 +20,10 @@ async def write_lock(
     """While inside, no other connection can write (SQLite) or write ``tables`` (PostgreSQL)."""
     if database_url.startswith("sqlite"):
         path = database_url.split(":///", 1)[1]
-        con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        con.execute("BEGIN IMMEDIATE")
+        # Taken in a thread: a synchronous wait here would block the event loop that the app's
+        # own open write transaction needs to finish, a deadlock until the timeout.
+        con = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        await asyncio.to_thread(con.execute, "BEGIN IMMEDIATE")
         try:
             yield
         finally:
