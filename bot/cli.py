@@ -219,6 +219,8 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _trainees_export(settings: Settings, args: argparse.Namespace) -> int:
     """The administrator's archive export from the command line (audited like the chat's)."""
+    from bot.render import Renderer, build_environment
+    from bot.tokens import OptionSigner
     from handlers.training.export import build_workbook
 
     known, county = county_option(args.county)
@@ -231,6 +233,9 @@ async def _trainees_export(settings: Settings, args: argparse.Namespace) -> int:
             id_number=repos.people.id_number,
             full=not args.masked,
             timezone=settings.timezone,
+            words=Renderer(
+                build_environment(settings.timezone), OptionSigner(settings.secret_key)
+            ),
         )
         await repos.audit.record(
             action="trainees.export",

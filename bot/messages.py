@@ -81,6 +81,9 @@ class Option:
     label_data: dict[str, Any] = field(default_factory=dict)
 
 
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 @dataclass(frozen=True)
 class Attachment:
     """A file sent with a reply (a chart, an export)."""

@@ -15,10 +15,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from bot.context import Context
-from bot.messages import Attachment, Incoming, Reply
+from bot.messages import XLSX_MIME, Attachment, Incoming, Reply
 from bot.render import Renderer
 from bot.router import Router
-from handlers.ledger_export import XLSX_MIME, build_workbook
+from handlers.ledger_export import build_workbook
 from handlers.orders import local_date, order_data
 from storage.models import Role
 from storage.repositories import OrderTotals, Repositories

@@ -20,7 +20,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from content.filters import mask_phone
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = "#,##0.00"
 Label = Callable[[str, dict[str, Any]], str]
 

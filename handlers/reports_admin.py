@@ -8,7 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 from bot.context import Context
-from bot.messages import Attachment, Incoming, Reply
+from bot.messages import XLSX_MIME, Attachment, Incoming, Reply
 from bot.router import Router
 from content.report_types import (
     Period,
@@ -27,7 +27,6 @@ router = Router("reports_admin")
 router.menu("menu_overdue", "/overdue", roles=(Role.ADMIN,), order=30)
 router.menu("menu_reports", "/reports", roles=(Role.ADMIN,), order=31)
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NAMES_PER_COUNTY = 30
 
 
@@ -196,7 +195,9 @@ async def export_reports(msg: Incoming, ctx: Context) -> list[Reply]:
     )
     filename = f"{rtype.code}-{period}.xlsx"
     data = {"name": rtype.name, "period": str(period), "rows": len(roster)}
-    return [Reply("reports/export_ready", data, attachment=Attachment(filename, content, XLSX))]
+    return [
+        Reply("reports/export_ready", data, attachment=Attachment(filename, content, XLSX_MIME))
+    ]
 
 
 @router.command("lockreports", aliases=(), roles=(Role.ADMIN,), summary="help_lock_reports")

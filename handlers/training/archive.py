@@ -5,9 +5,9 @@ category, course, attendance and follow-up outcome; the Excel export (audited); 
 from __future__ import annotations
 
 from bot.context import Context
-from bot.messages import Attachment, Incoming, Option, Reply
+from bot.messages import XLSX_MIME, Attachment, Incoming, Option, Reply
 from handlers.training.common import MANAGERS, local_day, router, scope_county
-from handlers.training.export import XLSX_MIME, build_workbook
+from handlers.training.export import build_workbook
 from storage.models import Role
 
 MAX_COURSES = 10
@@ -40,7 +40,11 @@ async def export(msg: Incoming, ctx: Context) -> list[Reply]:
     full = ctx.role is Role.ADMIN
     rows = await ctx.repos.training.archive(county)
     content = build_workbook(
-        rows, id_number=ctx.repos.people.id_number, full=full, timezone=ctx.settings.timezone
+        rows,
+        id_number=ctx.repos.people.id_number,
+        full=full,
+        timezone=ctx.settings.timezone,
+        words=ctx.services.notifier.renderer,
     )
     await ctx.repos.audit.record(
         action="trainees.export",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -14,48 +15,13 @@ from content.filters import mask_id, mask_phone
 from storage.models import Person
 from storage.repositories.training import ArchiveRow
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-HEADERS = (
-    "姓名",
-    "性别",
-    "出生日期",
-    "手机号",
-    "身份证号",
-    "县",
-    "乡镇",
-    "村",
-    "类别",
-    "建档立卡",
-    "课程编号",
-    "课程",
-    "开课时间",
-    "报名状态",
-    "出勤次数",
-    "服务站代报",
-    "想学内容",
-    "30天回访",
-    "90天回访",
-    "可申请补贴",
-)
-SUBSIDY_HEADERS = (
-    "姓名",
-    "手机号",
-    "身份证号",
-    "县",
-    "乡镇",
-    "村",
-    "课程",
-    "开课时间",
-    "出勤次数",
-)
-STATUS = {"confirmed": "已报名", "waiting": "候补"}
-OUTCOME = {
-    "shop": "开了网店",
-    "selling": "在网上卖货",
-    "employed": "在电商企业就业",
-    "nothing": "还没有",
-}
-YES, NO = "是", "否"
+
+class Words(Protocol):
+    """The renderer's side the workbook needs: templates and label macros."""
+
+    def text(self, template: str, data: dict[str, Any] | None = None) -> str: ...
+
+    def label(self, name: str, data: dict[str, Any] | None = None) -> str: ...
 
 
 def build_workbook(
@@ -64,13 +30,17 @@ def build_workbook(
     id_number: Callable[[Person], str | None],
     full: bool,
     timezone: str,
+    words: Words,
 ) -> bytes:
-    """The archive as .xlsx bytes; ``id_number`` reads a person's number (decrypting)."""
+    """The archive as .xlsx bytes; ``id_number`` reads a person's number (decrypting);
+    every heading and value word comes from the templates through ``words``."""
     zone = ZoneInfo(timezone)
     book = Workbook(write_only=True)
-    archive, subsidy = book.create_sheet("学员档案"), book.create_sheet("补贴名单")
-    archive.append(HEADERS)
-    subsidy.append(SUBSIDY_HEADERS)
+    archive_title, subsidy_title = words.text("training/xlsx_sheets").split("|")
+    archive, subsidy = book.create_sheet(archive_title), book.create_sheet(subsidy_title)
+    archive.append(words.text("training/xlsx_headers").split("|"))
+    subsidy.append(words.text("training/xlsx_subsidy_headers").split("|"))
+    yes, no = words.label("yes"), words.label("no")
     numbers: dict[int, str] = {}
     for row in rows:
         person = row.person
@@ -80,7 +50,8 @@ def build_workbook(
         phone = (person.phone if full else mask_phone(person.phone)) or ""
         starts = row.course.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
         eligible = bool(person.poor_registered and row.sessions_attended)
-        archive.append(_archive_line(row, phone, numbers[person.id], starts, eligible))
+        line = _archive_line(row, phone, numbers[person.id], starts, eligible, words, yes, no)
+        archive.append(line)
         if eligible:
             subsidy.append(_subsidy_line(row, phone, numbers[person.id], starts))
     out = io.BytesIO()
@@ -89,7 +60,14 @@ def build_workbook(
 
 
 def _archive_line(
-    row: ArchiveRow, phone: str, number: str, starts: str, eligible: bool
+    row: ArchiveRow,
+    phone: str,
+    number: str,
+    starts: str,
+    eligible: bool,
+    words: Words,
+    yes: str,
+    no: str,
 ) -> tuple[object, ...]:
     person, course, reg = row.person, row.course, row.registration
     return (
@@ -102,18 +80,22 @@ def _archive_line(
         person.township or "",
         person.village or "",
         person.category or "",
-        YES if person.poor_registered else NO,
+        yes if person.poor_registered else no,
         course.id,
         course.title,
         starts,
-        STATUS.get(reg.status, reg.status),
+        words.label("registration_status", {"value": reg.status}),
         row.sessions_attended,
-        YES if reg.entered_by is not None else NO,
+        yes if reg.entered_by is not None else no,
         "、".join(reg.interests or ()),
-        OUTCOME.get(row.outcomes.get(30) or "", ""),
-        OUTCOME.get(row.outcomes.get(90) or "", ""),
-        YES if eligible else NO,
+        _outcome(words, row.outcomes.get(30)),
+        _outcome(words, row.outcomes.get(90)),
+        yes if eligible else no,
     )
+
+
+def _outcome(words: Words, value: str | None) -> str:
+    return words.label("outcome_name", {"value": value}) if value else ""
 
 
 def _subsidy_line(row: ArchiveRow, phone: str, number: str, starts: str) -> tuple[object, ...]:
